@@ -1,0 +1,176 @@
+/**
+ * The command line: parses, calls the library, renders, and sets the exit code. Nothing here
+ * builds anything.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import prettyBytes from 'pretty-bytes';
+import { PYSLIM_VERSION } from '../assets.js';
+import { DEFAULT_OUT } from '../config.js';
+import { isPyslimError } from '../errors.js';
+import { INSTALLER_CHOICES } from '../installers/types.js';
+import { build } from '../pipeline/build.js';
+import type { BuildReport } from '../pipeline/report.js';
+import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES } from '../runtimes.js';
+import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
+import { createProgressRenderer } from './progress.js';
+import { renderBuildTable, renderWarnings } from './render-table.js';
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  stderrIsTTY: boolean;
+  columns: number | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+interface BuildFlags {
+  requirements?: string;
+  runtime: string;
+  arch: string;
+  installer: string;
+  out: string;
+  json?: string;
+  budget?: string;
+  exclude?: string[];
+  keep?: string[];
+  python?: string;
+  quiet?: boolean;
+  strict?: boolean;
+  debug?: boolean;
+}
+
+/** Renders any failure as one line (plus details and stack with --debug). */
+export function renderError(error: unknown, debug: boolean): string {
+  if (isPyslimError(error)) {
+    const lines = [`error: ${error.line}`];
+    if (debug && error.details) lines.push(error.details);
+    if (debug && error.kind === 'internal' && error.stack) lines.push(error.stack);
+    return lines.join('\n');
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return debug && error instanceof Error && error.stack
+    ? `error: internal error: ${error.stack}`
+    : `error: internal error: ${message} (run with --debug for the stack trace, and please report it)`;
+}
+
+async function writeFileAtomic(file: string, content: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(temp, content);
+  await fs.rename(temp, file);
+}
+
+/** Ctrl-C and SIGTERM abort the build; a second Ctrl-C exits at once. */
+function abortOnSignals(controller: AbortController): () => void {
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+function budgetLine(report: BuildReport): string | undefined {
+  if (!report.budget || report.budget.ok) return undefined;
+  const { limitBytes } = report.budget;
+  return `error: the zip is ${prettyBytes(report.output.bytes)}, over the budget of ${prettyBytes(limitBytes)} by ${prettyBytes(report.output.bytes - limitBytes)}. Trim it (--exclude, --prune aggressive) or raise --budget`;
+}
+
+async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Promise<number> {
+  const controller = new AbortController();
+  const release = abortOnSignals(controller);
+  const showProgress = io.stderrIsTTY && !flags.quiet && !io.env.CI;
+  const progress = showProgress ? createProgressRenderer({ write: io.err, columns: io.columns }) : undefined;
+  try {
+    const report = await build({
+      dir,
+      requirements: flags.requirements,
+      runtime: flags.runtime,
+      arch: flags.arch,
+      installer: flags.installer as (typeof INSTALLER_CHOICES)[number],
+      out: flags.out,
+      budget: flags.budget,
+      exclude: flags.exclude,
+      keep: flags.keep,
+      python: flags.python,
+      reportPaths: flags.json ? [flags.json] : [],
+      env: io.env,
+      signal: controller.signal,
+      onProgress: progress?.onProgress,
+    });
+    progress?.stop();
+    if (flags.json) await writeFileAtomic(path.resolve(flags.json), `${JSON.stringify(report, null, 2)}\n`);
+    if (!flags.quiet) io.out(`${renderBuildTable(report)}\n`);
+    if (report.warnings.length > 0) io.err(`${renderWarnings(report)}\n`);
+    const overBudget = budgetLine(report);
+    if (overBudget) io.err(`${overBudget}\n`);
+    return exitCodeFor({ withinBudget: !overBudget, warnings: report.warnings.length, strict: flags.strict });
+  } catch (error) {
+    progress?.stop();
+    io.err(`${renderError(error, Boolean(flags.debug))}\n`);
+    return exitCodeFor({ error });
+  } finally {
+    release();
+  }
+}
+
+
+
+export function createProgram(io: Io, setExitCode: (code: number) => void): Command {
+  const program = new Command('pyslim')
+    .description('Build AWS Lambda deployment packages (.zip) for Python functions, trimmed for fast cold starts.')
+    .version(PYSLIM_VERSION, '-V, --version')
+    .showHelpAfterError(false)
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+
+  program
+    .command('build')
+    .description('build a deployment zip from a function folder and its requirements')
+    .argument('[dir]', 'folder with the handler code', '.')
+    .option('-r, --requirements <file>', 'requirements file (default: <dir>/requirements.txt if present; without one only the source is packaged)')
+    .addOption(new Option('--runtime <name>', `Lambda runtime: ${Object.keys(RUNTIMES).join(', ')}`).default(DEFAULT_RUNTIME))
+    .addOption(new Option('--arch <arch>', `architecture: ${Object.keys(ARCHITECTURES).join(', ')}`).default(DEFAULT_ARCH))
+    .addOption(new Option('--installer <kind>', `${INSTALLER_CHOICES.join(', ')}: auto picks a container when an engine answers, else local`).default('auto'))
+    .option('-o, --out <file>', 'output zip', DEFAULT_OUT)
+    .option('--json <file>', 'write the machine-readable report')
+    .option('--budget <size>', 'exit 3 when the zip is larger, e.g. 10MB, 50MiB, 3000000')
+    .option('--exclude <glob...>', 'extra paths to prune (.gitignore-style globs)')
+    .option('--keep <glob...>', 'paths no prune rule may remove')
+    .option('--python <path>', 'host Python that runs pip for the local installer')
+    .option('--strict', `exit ${EXIT_CODES.warnings} when the build has warnings`)
+    .option('-q, --quiet', 'print only warnings and errors')
+    .option('--debug', "show pip's output and stack traces on failure")
+    .action(async (dir: string, flags: BuildFlags) => setExitCode(await runBuild(dir, flags, io)));
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT_CODES.ok;
+  const io: Io = {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    columns: process.stderr.columns,
+    env: process.env,
+  };
+  const program = createProgram(io, (code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every parse error (commander already printed its line) is usage.
+      return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+    }
+    io.err(`${renderError(error, argv.includes('--debug'))}\n`);
+    return exitCodeFor({ error });
+  }
+  return exitCode;
+}

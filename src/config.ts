@@ -1,0 +1,174 @@
+/**
+ * Resolving a build's configuration, once, at the boundary. Every option is validated here with
+ * a message that names the allowed values; stages receive the resolved object and never read
+ * flags or the environment themselves.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PyslimError } from './errors.js';
+import type { Exec } from './exec.js';
+import { compileGlobs, type GlobSet } from './glob.js';
+import { INSTALLER_CHOICES, type InstallerChoice } from './installers/types.js';
+import { PRUNE_PROFILES, type PruneProfile } from './rules/registry.js';
+import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES, isArchName, isRuntimeName, type ArchName, type RuntimeName } from './runtimes.js';
+import { parseSize } from './size.js';
+
+/** Progress of a build, for display. The library never prints; the CLI renders these. */
+export interface ProgressEvent {
+  stage: string;
+  status: 'start' | 'progress' | 'done';
+  message?: string;
+  /** For 'progress': units done and total (bytes while compressing). */
+  current?: number;
+  total?: number;
+}
+
+/** Options of `build()`. Every field is optional; the CLI flags map onto them one to one. */
+export interface BuildOptions {
+  /** Folder with the handler code. Default: the working directory. */
+  dir?: string;
+  /** Requirements file. Default: `<dir>/requirements.txt` when it exists; without one only the source is packaged. */
+  requirements?: string;
+  /** Lambda runtime, python3.9 … python3.14. Default python3.12. */
+  runtime?: string;
+  /** x86_64 (default, as on Lambda) or arm64. */
+  arch?: string;
+  /** auto (a container when an engine answers, else local), local or docker. */
+  installer?: InstallerChoice;
+  /** Output zip. Default: dist/function.zip. */
+  out?: string;
+  /** Fail (budget exceeded) when the zip is larger: bytes, or a size such as "10MB" or "50MiB". */
+  budget?: number | string;
+  /** Extra prune globs, matched against paths inside the zip (.gitignore style). */
+  exclude?: string[];
+  /** Globs protected from every prune rule, --exclude included. */
+  keep?: string[];
+  /** Prune profile: none, safe (default) or aggressive. */
+  prune?: PruneProfile;
+  /** The host Python that runs pip for the local installer. Default: pythonX.Y, python3, python. */
+  python?: string;
+  /** Files the caller writes next to the build (e.g. the JSON report); they are never packaged. */
+  reportPaths?: string[];
+  /** Base for relative paths. Default: process.cwd(). */
+  cwd?: string;
+  /** The environment to read configuration from and pass to pip. Default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Aborting stops the build: subprocesses are killed, temp files removed, no output written. */
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** The subprocess seam. Tests that cannot run a real program pass a recorder here. */
+  exec?: Exec;
+}
+
+export interface ResolvedBuildConfig {
+  dir: string;
+  requirements: string | null;
+  runtime: RuntimeName;
+  arch: ArchName;
+  installer: InstallerChoice;
+  out: string;
+  budgetBytes: number | null;
+  exclude: GlobSet;
+  keep: GlobSet;
+  prune: PruneProfile;
+  python: string | undefined;
+  /** Absolute paths pyslim writes that must never be packaged. */
+  ownOutputs: string[];
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export const DEFAULT_OUT = 'dist/function.zip';
+
+export function resolveRuntime(value: string | undefined): RuntimeName {
+  const runtime = value ?? DEFAULT_RUNTIME;
+  if (isRuntimeName(runtime)) return runtime;
+  const bare = /^(?:python)?\s*(3\.\d+)$/.exec(runtime)?.[1];
+  const suggestion = bare && isRuntimeName(`python${bare}`) ? ` Did you mean python${bare}?` : '';
+  throw new PyslimError('UNKNOWN_RUNTIME', `unknown runtime "${runtime}"`, {
+    hint: `Use one of ${Object.keys(RUNTIMES).join(', ')}.${suggestion}`,
+  });
+}
+
+const ARCH_ALIASES: Record<string, ArchName> = { aarch64: 'arm64', amd64: 'x86_64', 'x86-64': 'x86_64', x64: 'x86_64' };
+
+export function resolveArch(value: string | undefined): ArchName {
+  const arch = value ?? DEFAULT_ARCH;
+  if (isArchName(arch)) return arch;
+  const alias = ARCH_ALIASES[arch.toLowerCase()];
+  throw new PyslimError('UNKNOWN_ARCH', `unknown architecture "${arch}"`, {
+    hint: `Use ${Object.keys(ARCHITECTURES).join(' or ')}${alias ? ` (Lambda calls ${arch} "${alias}")` : ''}`,
+  });
+}
+
+export function resolveChoice<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T, option: string): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new PyslimError('INVALID_OPTION', `invalid ${option} "${value}"`, { hint: `Use one of ${allowed.join(', ')}` });
+}
+
+async function statOrUndefined(p: string) {
+  try {
+    return await fs.stat(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function resolveBuildConfig(options: BuildOptions): Promise<ResolvedBuildConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const runtime = resolveRuntime(options.runtime);
+  const arch = resolveArch(options.arch);
+  const installer = resolveChoice(options.installer, INSTALLER_CHOICES, 'auto', '--installer');
+  const prune = resolveChoice(options.prune, PRUNE_PROFILES, 'safe', '--prune');
+
+  const dir = path.resolve(cwd, options.dir ?? '.');
+  const dirStats = await statOrUndefined(dir);
+  if (!dirStats?.isDirectory()) {
+    throw new PyslimError('DIR_NOT_FOUND', `function folder not found: ${dir}`, {
+      hint: 'Pass the folder that holds the handler code, e.g. "pyslim build ./src"',
+    });
+  }
+
+  let requirements: string | null = null;
+  if (options.requirements !== undefined) {
+    requirements = path.resolve(cwd, options.requirements);
+    if (!(await statOrUndefined(requirements))?.isFile()) {
+      throw new PyslimError('FILE_NOT_FOUND', `requirements file not found: ${requirements}`, {
+        hint: 'Check the -r/--requirements path',
+      });
+    }
+  } else {
+    const candidate = path.join(dir, 'requirements.txt');
+    if ((await statOrUndefined(candidate))?.isFile()) requirements = candidate;
+  }
+
+  const out = path.resolve(cwd, options.out ?? DEFAULT_OUT);
+  if ((await statOrUndefined(out))?.isDirectory()) {
+    throw new PyslimError('INVALID_OPTION', `output path is a folder: ${out}`, { hint: 'Pass a file name, e.g. -o dist/function.zip' });
+  }
+  const budgetBytes =
+    options.budget === undefined ? null : typeof options.budget === 'number' ? checkedBytes(options.budget) : parseSize(options.budget, 'budget');
+
+  return {
+    dir,
+    requirements,
+    runtime,
+    arch,
+    installer,
+    out,
+    budgetBytes,
+    exclude: compileGlobs(options.exclude ?? []),
+    keep: compileGlobs(options.keep ?? []),
+    prune,
+    python: options.python,
+    ownOutputs: [out, ...(options.reportPaths ?? []).map((p) => path.resolve(cwd, p))],
+    env: options.env ?? process.env,
+  };
+}
+
+function checkedBytes(value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new PyslimError('INVALID_SIZE', `invalid budget ${value}`, { hint: 'Use a positive number of bytes' });
+  }
+  return value;
+}

@@ -1,0 +1,66 @@
+/**
+ * The installer interface. The pipeline depends only on this: the local pip installer and the
+ * container installer both implement it.
+ */
+import type { ArchName, RuntimeName } from '../runtimes.js';
+
+export const INSTALLER_CHOICES = ['auto', 'local', 'docker'] as const;
+export type InstallerChoice = (typeof INSTALLER_CHOICES)[number];
+/** The installer that actually ran ('none' when there was nothing to install). */
+export type InstallerKind = 'local' | 'docker' | 'none';
+
+export interface InstallRequest {
+  /** The requirements file to install (absolute). */
+  requirementsFile: string;
+  /** An empty folder to install into. */
+  targetDir: string;
+  /** A folder for the installer's temp files (TMPDIR); the build deletes it, even when pip is killed. */
+  scratchDir: string;
+  runtime: RuntimeName;
+  arch: ArchName;
+  signal?: AbortSignal;
+  /** Receives pip's output line by line, for progress. */
+  onLine?: (line: string) => void;
+}
+
+export interface InstallResult {
+  /** pip's output, credentials masked, kept for --debug and diagnostics. */
+  log: string;
+}
+
+/** A folder handed to a script that runs on the target interpreter. */
+export interface PathArg {
+  hostPath: string;
+  /** Folders are read-only to the script unless marked writable. */
+  writable?: boolean;
+}
+
+export interface TargetPythonRun {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A Python interpreter whose X.Y equals the runtime's: the container's, or the host's when it
+ * matches. Used to compile bytecode and to check imports.
+ */
+export interface TargetPython {
+  /** Human-readable, e.g. "host python3.11 (/usr/bin/python3)". */
+  readonly description: string;
+  /** Runs one of the scripts in pyslim's docker/ folder with the given arguments. */
+  runScript(
+    script: string,
+    args: readonly (string | PathArg)[],
+    options?: { env?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<TargetPythonRun>;
+}
+
+export interface Installer {
+  readonly kind: Exclude<InstallerKind, 'none'>;
+  /** Why this installer was chosen, for the report and the terminal. */
+  readonly reason: string;
+  install(request: InstallRequest): Promise<InstallResult>;
+  /** The interpreter matching the runtime, or null when this installer has none. */
+  targetPython(): Promise<TargetPython | null>;
+}

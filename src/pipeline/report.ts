@@ -1,0 +1,174 @@
+/**
+ * Report stage: the one report object that the terminal table, the JSON file and the library
+ * API all show. It only does arithmetic over what the other stages recorded.
+ */
+import type { InstallerKind } from '../installers/types.js';
+import type { ArchName, RuntimeName } from '../runtimes.js';
+import type { BuildWarning } from '../warnings.js';
+import { SOURCE_OWNER, UNATTRIBUTED, type Inventory, type TreeFile } from './inventory.js';
+import type { PruneResult } from './prune.js';
+
+/** What one rule removed. */
+export interface RuleTotal {
+  name: string;
+  files: number;
+  bytes: number;
+}
+
+/** Sizes are unzipped content bytes unless the field says otherwise. */
+export interface PackageReport {
+  name: string;
+  version: string;
+  filesBefore: number;
+  filesAfter: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Compressed bytes of the package's entries inside the zip. */
+  zipBytes: number;
+  /** What each rule removed from this package, largest first. */
+  removed: RuleTotal[];
+}
+
+export interface BuildReport {
+  pyslimVersion: string;
+  runtime: RuntimeName;
+  arch: ArchName;
+  /** The installer that ran: local, docker, or none when there were no requirements. */
+  installer: InstallerKind;
+  /** Why that installer ran. */
+  installerReason: string;
+  /** The requirements file installed, or null. */
+  requirements: string | null;
+  output: {
+    path: string;
+    /** Size of the zip file itself. */
+    bytes: number;
+    /** Entries in the zip, folders included. */
+    entries: number;
+    /** Sum of the files' unzipped sizes. */
+    unzippedBytes: number;
+    sha256: string;
+  };
+  /** Installed distributions, largest after pruning first. */
+  packages: PackageReport[];
+  /** Installed files no distribution's RECORD claims. */
+  unattributed: Omit<PackageReport, 'name' | 'version'>;
+  /** The function's own files that ship, and what the source rules left out. */
+  source: { files: number; bytes: number; zipBytes: number; excluded: { path: string; rule: string }[] };
+  /** Everything installed plus the source, before and after pruning. bytesAfter equals output.unzippedBytes. */
+  totals: { filesBefore: number; filesAfter: number; bytesBefore: number; bytesAfter: number };
+  /** Savings by rule, largest first. */
+  rules: RuleTotal[];
+  /** The --budget check on the zip's size, or null without one. */
+  budget: { limitBytes: number; ok: boolean } | null;
+  /** Milliseconds per stage. */
+  timings: Record<string, number>;
+  warnings: BuildWarning[];
+}
+
+export interface ReportInput {
+  pyslimVersion: string;
+  runtime: RuntimeName;
+  arch: ArchName;
+  installer: InstallerKind;
+  installerReason: string;
+  requirements: string | null;
+  inventory: Inventory;
+  pruned: PruneResult;
+  /** The files that went into the zip. */
+  zipped: readonly TreeFile[];
+  output: BuildReport['output'];
+  compressedSizes: ReadonlyMap<string, number>;
+  budgetBytes: number | null;
+  timings: Record<string, number>;
+  warnings: BuildWarning[];
+}
+
+interface Tally {
+  filesBefore: number;
+  filesAfter: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  zipBytes: number;
+  removed: Map<string, RuleTotal>;
+}
+
+const emptyTally = (): Tally => ({ filesBefore: 0, filesAfter: 0, bytesBefore: 0, bytesAfter: 0, zipBytes: 0, removed: new Map() });
+
+function addRemoval(totals: Map<string, RuleTotal>, rule: string, bytes: number): void {
+  const total = totals.get(rule) ?? { name: rule, files: 0, bytes: 0 };
+  total.files += 1;
+  total.bytes += bytes;
+  totals.set(rule, total);
+}
+
+const bySizeThenName = (a: RuleTotal, b: RuleTotal) => b.bytes - a.bytes || a.name.localeCompare(b.name);
+
+export function createReport(input: ReportInput): BuildReport {
+  const tallies = new Map<string, Tally>();
+  const tally = (owner: string) => {
+    let t = tallies.get(owner);
+    if (!t) tallies.set(owner, (t = emptyTally()));
+    return t;
+  };
+  const rules = new Map<string, RuleTotal>();
+
+  for (const file of input.inventory.files) {
+    const t = tally(file.owner);
+    t.filesBefore += 1;
+    t.bytesBefore += file.size;
+  }
+  for (const { file, rule } of input.pruned.removed) {
+    addRemoval(tally(file.owner).removed, rule, file.size);
+    addRemoval(rules, rule, file.size);
+  }
+  for (const file of input.zipped) {
+    const t = tally(file.owner);
+    t.filesAfter += 1;
+    t.bytesAfter += file.size;
+    t.zipBytes += input.compressedSizes.get(file.path) ?? 0;
+  }
+
+  const summary = (t: Tally) => ({
+    filesBefore: t.filesBefore,
+    filesAfter: t.filesAfter,
+    bytesBefore: t.bytesBefore,
+    bytesAfter: t.bytesAfter,
+    zipBytes: t.zipBytes,
+    removed: [...t.removed.values()].sort(bySizeThenName),
+  });
+  const packages = input.inventory.distributions
+    .map((dist): PackageReport => ({ name: dist.name, version: dist.version, ...summary(tallies.get(dist.key) ?? emptyTally()) }))
+    .sort((a, b) => b.bytesAfter - a.bytesAfter || a.name.localeCompare(b.name));
+  const source = tallies.get(SOURCE_OWNER) ?? emptyTally();
+  const all = [...tallies.values()];
+  const sum = (pick: (t: Tally) => number) => all.reduce((n, t) => n + pick(t), 0);
+
+  return {
+    pyslimVersion: input.pyslimVersion,
+    runtime: input.runtime,
+    arch: input.arch,
+    installer: input.installer,
+    installerReason: input.installerReason,
+    requirements: input.requirements,
+    output: input.output,
+    packages,
+    unattributed: summary(tallies.get(UNATTRIBUTED) ?? emptyTally()),
+    source: {
+      files: source.filesAfter,
+      bytes: source.bytesAfter,
+      zipBytes: source.zipBytes,
+      excluded: input.inventory.sourceExclusions.map(({ path, rule }) => ({ path, rule })),
+    },
+    totals: {
+      filesBefore: sum((t) => t.filesBefore),
+      filesAfter: sum((t) => t.filesAfter),
+      bytesBefore: sum((t) => t.bytesBefore),
+      bytesAfter: sum((t) => t.bytesAfter),
+    },
+    rules: [...rules.values()].sort(bySizeThenName),
+    budget: input.budgetBytes === null ? null : { limitBytes: input.budgetBytes, ok: input.output.bytes <= input.budgetBytes },
+    timings: input.timings,
+    warnings: input.warnings,
+  };
+}

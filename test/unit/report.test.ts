@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { SOURCE_OWNER, UNATTRIBUTED, type Distribution, type Inventory, type TreeFile } from '../../src/pipeline/inventory.js';
+import type { PruneResult } from '../../src/pipeline/prune.js';
+import { createReport } from '../../src/pipeline/report.js';
+
+const f = (path: string, size: number, owner: string, origin: TreeFile['origin'] = 'deps'): TreeFile => ({
+  path,
+  abs: `/t/${path}`,
+  size,
+  executable: false,
+  owner,
+  origin,
+});
+const dist = (key: string, version: string): Distribution => ({
+  key,
+  name: key,
+  version,
+  distInfo: `${key}-${version}.dist-info`,
+  topLevel: [key],
+  hasTopLevelFile: true,
+  requires: [],
+});
+
+describe('createReport', () => {
+  const files = [
+    f('big/__init__.py', 1000, 'big'),
+    f('big/tests/test_a.py', 4000, 'big'),
+    f('big/x.pyi', 500, 'big'),
+    f('small.py', 100, 'small'),
+    f('small-1.dist-info/RECORD', 50, 'small'),
+    f('stray.txt', 7, UNATTRIBUTED),
+    f('handler.py', 30, SOURCE_OWNER, 'source'),
+  ];
+  const inventory: Inventory = { files, distributions: [dist('small', '1'), dist('big', '2')], sourceExclusions: [{ path: '.git', rule: 'source-vcs', isDirectory: true, bytes: 0 }] };
+  const removed = [
+    { file: files[1]!, rule: 'tests' },
+    { file: files[2]!, rule: 'type-stubs' },
+    { file: files[4]!, rule: 'installer-leftovers' },
+  ];
+  const added = [f('small-1.dist-info/top_level.txt', 6, 'small')];
+  const kept = [files[0]!, files[3]!, files[5]!, files[6]!, ...added];
+  const pruned: PruneResult = { kept, removed, added };
+  const compressedSizes = new Map(kept.map((file) => [file.path, Math.ceil(file.size / 2)]));
+  const report = createReport({
+    pyslimVersion: '0.0.0',
+    runtime: 'python3.12',
+    arch: 'x86_64',
+    installer: 'local',
+    installerReason: 'test',
+    requirements: '/r.txt',
+    inventory,
+    pruned,
+    zipped: kept,
+    output: { path: '/o.zip', bytes: 900, entries: 6, unzippedBytes: 1143, sha256: 'x' },
+    compressedSizes,
+    budgetBytes: 800,
+    timings: { install: 1 },
+    warnings: [],
+  });
+
+  it('counts each package before and after, largest after first', () => {
+    expect(report.packages.map((p) => [p.name, p.filesBefore, p.filesAfter, p.bytesBefore, p.bytesAfter])).toEqual([
+      ['big', 3, 1, 5500, 1000],
+      ['small', 2, 2, 150, 106],
+    ]);
+    expect(report.packages[0]!.zipBytes).toBe(500);
+    expect(report.packages[0]!.removed).toEqual([
+      { name: 'tests', files: 1, bytes: 4000 },
+      { name: 'type-stubs', files: 1, bytes: 500 },
+    ]);
+  });
+
+  it('keeps source and unattributed files apart from packages', () => {
+    expect(report.source).toEqual({ files: 1, bytes: 30, zipBytes: 15, excluded: [{ path: '.git', rule: 'source-vcs' }] });
+    expect(report.unattributed).toMatchObject({ filesBefore: 1, filesAfter: 1, bytesBefore: 7, bytesAfter: 7 });
+  });
+
+  it('balances: before − removed + added = after, and after equals what was zipped', () => {
+    const removedBytes = report.rules.reduce((n, r) => n + r.bytes, 0);
+    expect(report.totals.bytesBefore).toBe(5687);
+    expect(report.totals.bytesBefore - removedBytes + 6).toBe(report.totals.bytesAfter);
+    expect(report.totals.bytesAfter).toBe(kept.reduce((n, file) => n + file.size, 0));
+    expect(report.totals.filesAfter).toBe(kept.length);
+  });
+
+  it('sums savings by rule, largest first', () => {
+    expect(report.rules).toEqual([
+      { name: 'tests', files: 1, bytes: 4000 },
+      { name: 'type-stubs', files: 1, bytes: 500 },
+      { name: 'installer-leftovers', files: 1, bytes: 50 },
+    ]);
+  });
+
+  it('checks the budget against the zip size', () => {
+    expect(report.budget).toEqual({ limitBytes: 800, ok: false });
+  });
+});
