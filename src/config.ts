@@ -4,13 +4,15 @@
  * flags or the environment themselves.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PyslimError } from './errors.js';
 import type { Exec } from './exec.js';
 import { compileGlobs, type GlobSet } from './glob.js';
+import type { IndexConfig } from './installers/index-config.js';
 import { INSTALLER_CHOICES, type InstallerChoice } from './installers/types.js';
 import { PRUNE_PROFILES, type PruneProfile } from './rules/registry.js';
-import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES, isArchName, isRuntimeName, type ArchName, type RuntimeName } from './runtimes.js';
+import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES, isArchName, isRuntimeName, lambdaImage, type ArchName, type RuntimeName } from './runtimes.js';
 import { parseSize } from './size.js';
 
 /** Progress of a build, for display. The library never prints; the CLI renders these. */
@@ -47,6 +49,26 @@ export interface BuildOptions {
   prune?: PruneProfile;
   /** The host Python that runs pip for the local installer. Default: pythonX.Y, python3, python. */
   python?: string;
+  /** Container engine command for the container installer: docker, podman, or a path. Default: $PYSLIM_CONTAINER_CLI, else docker, then podman. */
+  containerCli?: string;
+  /** Image for the container installer. Default: public.ecr.aws/lambda/python:<version>-<arch>. */
+  image?: string;
+  /** uid:gid the container runs as. Default: the caller's, so files on the host belong to them; 0:0 suits rootless engines. */
+  containerUser?: string;
+  /** Seconds before a container is stopped. Default 1800. */
+  containerTimeout?: number;
+  /** pyslim's cache folder (the container installer keeps pip's cache in <cacheDir>/pip). Default: $PYSLIM_CACHE_DIR, else $XDG_CACHE_HOME/pyslim, else ~/.cache/pyslim. */
+  cacheDir?: string;
+  /** Package index (replaces PyPI) for pip, local or in the container. */
+  indexUrl?: string;
+  extraIndexUrls?: string[];
+  /** Wheel folders or URLs for pip. */
+  findLinks?: string[];
+  trustedHosts?: string[];
+  /** Constraint files for pip. */
+  constraints?: string[];
+  /** Keep the build's temp folder (its path is in report.workDir), for debugging. */
+  keepTemp?: boolean;
   /** Files the caller writes next to the build (e.g. the JSON report); they are never packaged. */
   reportPaths?: string[];
   /** Base for relative paths. Default: process.cwd(). */
@@ -72,6 +94,16 @@ export interface ResolvedBuildConfig {
   keep: GlobSet;
   prune: PruneProfile;
   python: string | undefined;
+  /** The engine asked for, or undefined to try the defaults. */
+  containerCli: string | undefined;
+  image: string;
+  containerUser: string;
+  containerTimeoutMs: number;
+  cacheDir: string;
+  /** pyslim's own index flags; they replace the host pip configuration's values key by key. */
+  indexFlags: Partial<IndexConfig>;
+  cwd: string;
+  keepTemp: boolean;
   /** Absolute paths pyslim writes that must never be packaged. */
   ownOutputs: string[];
   env: Readonly<Record<string, string | undefined>>;
@@ -149,6 +181,7 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
   const budgetBytes =
     options.budget === undefined ? null : typeof options.budget === 'number' ? checkedBytes(options.budget) : parseSize(options.budget, 'budget');
 
+  const env = options.env ?? process.env;
   return {
     dir,
     requirements,
@@ -161,9 +194,49 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     keep: compileGlobs(options.keep ?? []),
     prune,
     python: options.python,
+    containerCli: options.containerCli ?? (env.PYSLIM_CONTAINER_CLI || undefined),
+    image: options.image ?? lambdaImage(runtime, arch),
+    containerUser: resolveContainerUser(options.containerUser),
+    containerTimeoutMs: resolveTimeout(options.containerTimeout),
+    cacheDir: resolveCacheDir(options.cacheDir, env, cwd),
+    indexFlags: resolveIndexFlags(options, cwd),
+    cwd,
+    keepTemp: options.keepTemp ?? false,
     ownOutputs: [out, ...(options.reportPaths ?? []).map((p) => path.resolve(cwd, p))],
-    env: options.env ?? process.env,
+    env,
   };
+}
+
+function resolveContainerUser(value: string | undefined): string {
+  if (value === undefined) return `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+  if (/^\d+(:\d+)?$/.test(value)) return value;
+  throw new PyslimError('INVALID_OPTION', `invalid --container-user "${value}"`, { hint: 'Use numeric uid:gid, e.g. 1000:1000, or 0:0 for rootless engines' });
+}
+
+function resolveTimeout(seconds: number | undefined): number {
+  if (seconds === undefined) return 1_800_000;
+  if (Number.isFinite(seconds) && seconds > 0) return Math.round(seconds * 1000);
+  throw new PyslimError('INVALID_OPTION', `invalid --container-timeout "${seconds}"`, { hint: 'Use a number of seconds, e.g. 600' });
+}
+
+/** The XDG cache convention: $PYSLIM_CACHE_DIR, else $XDG_CACHE_HOME/pyslim, else ~/.cache/pyslim. */
+export function resolveCacheDir(value: string | undefined, env: Readonly<Record<string, string | undefined>>, cwd: string): string {
+  if (value) return path.resolve(cwd, value);
+  if (env.PYSLIM_CACHE_DIR) return path.resolve(cwd, env.PYSLIM_CACHE_DIR);
+  const base = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache');
+  return path.join(base, 'pyslim');
+}
+
+/** Local paths among the index flags are made absolute here, once; URLs stay as they are. */
+function resolveIndexFlags(options: BuildOptions, cwd: string): Partial<IndexConfig> {
+  const local = (value: string) => (/^[a-z][a-z0-9+.-]*:/i.test(value) ? value : path.resolve(cwd, value));
+  const flags: Partial<IndexConfig> = {};
+  if (options.indexUrl) flags.indexUrl = options.indexUrl;
+  if (options.extraIndexUrls?.length) flags.extraIndexUrls = options.extraIndexUrls;
+  if (options.findLinks?.length) flags.findLinks = options.findLinks.map(local);
+  if (options.trustedHosts?.length) flags.trustedHosts = options.trustedHosts;
+  if (options.constraints?.length) flags.constraints = options.constraints.map(local);
+  return flags;
 }
 
 function checkedBytes(value: number): number {

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   ENGINE_MISSING: 'environment',
   ENGINE_UNAVAILABLE: 'environment',
   IMAGE_MISSING: 'environment',
+  IMAGE_MISMATCH: 'usage',
   EMULATION_MISSING: 'environment',
   STRIP_MISSING: 'environment',
   NO_COMPATIBLE_WHEEL: 'build',

@@ -36,6 +36,17 @@ interface BuildFlags {
   exclude?: string[];
   keep?: string[];
   python?: string;
+  containerCli?: string;
+  image?: string;
+  containerUser?: string;
+  containerTimeout?: string;
+  cacheDir?: string;
+  indexUrl?: string;
+  extraIndexUrl?: string[];
+  findLinks?: string[];
+  trustedHost?: string[];
+  constraint?: string[];
+  keepTemp?: boolean;
   quiet?: boolean;
   strict?: boolean;
   debug?: boolean;
@@ -99,6 +110,17 @@ async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Pro
       exclude: flags.exclude,
       keep: flags.keep,
       python: flags.python,
+      containerCli: flags.containerCli,
+      image: flags.image,
+      containerUser: flags.containerUser,
+      containerTimeout: flags.containerTimeout === undefined ? undefined : Number(flags.containerTimeout),
+      cacheDir: flags.cacheDir,
+      indexUrl: flags.indexUrl,
+      extraIndexUrls: flags.extraIndexUrl,
+      findLinks: flags.findLinks,
+      trustedHosts: flags.trustedHost,
+      constraints: flags.constraint,
+      keepTemp: flags.keepTemp,
       reportPaths: flags.json ? [flags.json] : [],
       env: io.env,
       signal: controller.signal,
@@ -144,6 +166,17 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--exclude <glob...>', 'extra paths to prune (.gitignore-style globs)')
     .option('--keep <glob...>', 'paths no prune rule may remove')
     .option('--python <path>', 'host Python that runs pip for the local installer')
+    .option('--container-cli <cmd>', 'container engine: docker, podman, or a path (default: $PYSLIM_CONTAINER_CLI, else docker, then podman)')
+    .option('--image <ref>', 'image for the container installer (default: public.ecr.aws/lambda/python:<version>-<arch>)')
+    .option('--container-user <uid:gid>', "user the container runs as (default: the caller's; 0:0 for rootless engines)")
+    .option('--container-timeout <seconds>', 'stop the container after this long (default 1800)')
+    .option('--cache-dir <dir>', "pyslim's cache folder (default: $PYSLIM_CACHE_DIR, else $XDG_CACHE_HOME/pyslim, else ~/.cache/pyslim)")
+    .option('--index-url <url>', "package index for pip, replacing the host pip's index-url")
+    .option('--extra-index-url <url...>', 'extra package indexes')
+    .option('--find-links <path|url...>', 'wheel folders or pages for pip')
+    .option('--trusted-host <host...>', 'hosts pip may reach without valid HTTPS')
+    .option('-c, --constraint <file...>', 'pip constraint files')
+    .option('--keep-temp', "keep the build's temp folder for inspection (its path is in the JSON report)")
     .option('--strict', `exit ${EXIT_CODES.warnings} when the build has warnings`)
     .option('-q, --quiet', 'print only warnings and errors')
     .option('--debug', "show pip's output and stack traces on failure")

@@ -79,6 +79,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       installer: installed.installer,
       installerReason: installed.reason,
       requirements: config.requirements,
+      container: installed.container,
       inventory,
       pruned,
       zipped: files,
@@ -88,6 +89,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       timings,
       warnings,
     });
+    if (config.keepTemp) report.workDir = work;
     throwIfAborted(signal);
     await fs.rename(zipped.tempPath, config.out);
     tempZip = undefined;
@@ -96,7 +98,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     throw error instanceof PyslimError || !signal?.aborted ? error : new PyslimError('INTERRUPTED', 'build interrupted');
   } finally {
     if (tempZip) await fs.rm(tempZip, { force: true });
-    await fs.rm(work, { recursive: true, force: true });
+    if (!config.keepTemp) await fs.rm(work, { recursive: true, force: true });
   }
 }
 

@@ -3,6 +3,7 @@
  * API all show. It only does arithmetic over what the other stages recorded.
  */
 import type { InstallerKind } from '../installers/types.js';
+import type { ContainerInfo } from './install.js';
 import type { ArchName, RuntimeName } from '../runtimes.js';
 import type { BuildWarning } from '../warnings.js';
 import { SOURCE_OWNER, UNATTRIBUTED, type Inventory, type TreeFile } from './inventory.js';
@@ -39,6 +40,8 @@ export interface BuildReport {
   installerReason: string;
   /** The requirements file installed, or null. */
   requirements: string | null;
+  /** The engine, image and user of the container installer, or null when it did not run. */
+  container: ContainerInfo | null;
   output: {
     path: string;
     /** Size of the zip file itself. */
@@ -64,6 +67,8 @@ export interface BuildReport {
   /** Milliseconds per stage. */
   timings: Record<string, number>;
   warnings: BuildWarning[];
+  /** The build's temp folder, only when it was kept (--keep-temp). */
+  workDir?: string;
 }
 
 export interface ReportInput {
@@ -73,6 +78,7 @@ export interface ReportInput {
   installer: InstallerKind;
   installerReason: string;
   requirements: string | null;
+  container: ContainerInfo | null;
   inventory: Inventory;
   pruned: PruneResult;
   /** The files that went into the zip. */
@@ -151,6 +157,7 @@ export function createReport(input: ReportInput): BuildReport {
     installer: input.installer,
     installerReason: input.installerReason,
     requirements: input.requirements,
+    container: input.container,
     output: input.output,
     packages,
     unattributed: summary(tallies.get(UNATTRIBUTED) ?? emptyTally()),

@@ -48,6 +48,7 @@ describe('createReport', () => {
     installer: 'local',
     installerReason: 'test',
     requirements: '/r.txt',
+    container: null,
     inventory,
     pruned,
     zipped: kept,
