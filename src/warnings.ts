@@ -9,6 +9,8 @@ export const WARNING_CODES = {
   NO_TARGET_INTERPRETER: 'no Python matching the runtime was available, so some checks were limited',
   INSTALLER_FALLBACK: 'the container installer was not available, so the local installer ran',
   RUNTIME_PACKAGES_EXCLUDED: 'packages the Lambda runtime provides were left out; the runtime\'s versions will be used',
+  RUNTIME_PACKAGE_KEPT: 'a package the Lambda runtime provides was kept because another package requires it; the runtime\'s botocore imports this copy instead of its own',
+  RUNTIME_VERSION_PINNED: 'a kept package asks for a version range of a package left out for the runtime; the runtime\'s version may not satisfy it',
   BOTO_SERVICES_HINT: 'botocore ships data for every AWS service; --boto-services keeps only the ones the function uses',
   BYTECODE_NONE: 'no bytecode was compiled, so every cold start compiles the imported modules',
   SOURCES_REMOVED: 'sources were replaced by bytecode; tracebacks lose their source lines',
