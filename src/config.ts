@@ -11,6 +11,7 @@ import type { Exec } from './exec.js';
 import { compileGlobs, type GlobSet } from './glob.js';
 import type { IndexConfig } from './installers/index-config.js';
 import { INSTALLER_CHOICES, type InstallerChoice } from './installers/types.js';
+import { STRIP_MODES, type StripMode } from './pipeline/strip.js';
 import { PRUNE_PROFILES, type PruneProfile } from './rules/registry.js';
 import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES, isArchName, isRuntimeName, lambdaImage, type ArchName, type RuntimeName } from './runtimes.js';
 import { parseSize } from './size.js';
@@ -69,6 +70,18 @@ export interface BuildOptions {
   constraints?: string[];
   /** Keep the build's temp folder (its path is in report.workDir), for debugging. */
   keepTemp?: boolean;
+  /** Keep only these AWS services' botocore models (client names as in boto3.client('s3')). */
+  botoServices?: string[];
+  /** Leave out boto3, botocore, s3transfer, jmespath (and python-dateutil, six, urllib3 when nothing else needs them): the runtime provides them. */
+  excludeRuntimePackages?: boolean;
+  /** Strip installed shared objects: 'debug' (--strip-debug) or 'unneeded' (--strip-unneeded). */
+  strip?: StripMode;
+  /** Import every shipped module (and the handler) before writing the zip. Default true. */
+  verify?: boolean;
+  /** The handler as module.function, checked by the import check. */
+  handler?: string;
+  /** Modules the import check leaves out (they cannot import outside Lambda, or by design). */
+  verifySkip?: string[];
   /** Files the caller writes next to the build (e.g. the JSON report); they are never packaged. */
   reportPaths?: string[];
   /** Base for relative paths. Default: process.cwd(). */
@@ -104,6 +117,12 @@ export interface ResolvedBuildConfig {
   indexFlags: Partial<IndexConfig>;
   cwd: string;
   keepTemp: boolean;
+  botoServices: string[] | null;
+  excludeRuntimePackages: boolean;
+  strip: StripMode | null;
+  verify: boolean;
+  handler: string | undefined;
+  verifySkip: string[];
   /** Absolute paths pyslim writes that must never be packaged. */
   ownOutputs: string[];
   env: Readonly<Record<string, string | undefined>>;
@@ -202,9 +221,28 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     indexFlags: resolveIndexFlags(options, cwd),
     cwd,
     keepTemp: options.keepTemp ?? false,
+    botoServices: resolveBotoServicesOption(options.botoServices),
+    excludeRuntimePackages: options.excludeRuntimePackages ?? false,
+    strip: options.strip === undefined ? null : resolveChoice(options.strip, STRIP_MODES, 'debug', '--strip'),
+    verify: options.verify ?? true,
+    handler: resolveHandler(options.handler),
+    verifySkip: options.verifySkip ?? [],
     ownOutputs: [out, ...(options.reportPaths ?? []).map((p) => path.resolve(cwd, p))],
     env,
   };
+}
+
+/** Accepts repeated values and comma-separated lists: --boto-services s3,dynamodb --boto-services sqs. */
+function resolveBotoServicesOption(values: string[] | undefined): string[] | null {
+  if (values === undefined) return null;
+  const services = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  if (services.length === 0) throw new PyslimError('INVALID_OPTION', '--boto-services lists no service', { hint: 'Pass client names, e.g. --boto-services s3,dynamodb' });
+  return services;
+}
+
+function resolveHandler(value: string | undefined): string | undefined {
+  if (value === undefined || /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/.test(value)) return value;
+  throw new PyslimError('INVALID_OPTION', `invalid --handler "${value}"`, { hint: 'Use module.function as in the Lambda configuration, e.g. app.handler' });
 }
 
 function resolveContainerUser(value: string | undefined): string {

@@ -479,3 +479,44 @@ function readString(elf: ElfFile, table: Buffer, offset: number, what: string): 
   if (offset >= table.length || end < 0) elf.fail(`${what} at offset ${offset} is not inside its ${table.length}-byte string table`);
   return table.toString('utf8', offset, end);
 }
+
+/** The loader's page size on Lambda (4 KiB on both architectures). */
+const LOADER_PAGE_SIZE = 4096n;
+
+/**
+ * Checks what glibc's loader checks before it maps a shared object: each PT_LOAD segment's
+ * address and file offset must be congruent modulo the page size and modulo the segment's
+ * alignment. binutils' strip can break this on libraries that patchelf rewrote (auditwheel's
+ * vendored `.libs`), and the loader then refuses them with "ELF load command address/offset not
+ * page-aligned". Returns what is wrong, or undefined when the file would load.
+ */
+export async function loadSegmentProblem(file: string): Promise<string | undefined> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const ident = Buffer.alloc(Math.min(size, 16));
+    await readFully(handle, ident, 0);
+    if (!ident.subarray(0, ELF_MAGIC.length).equals(ELF_MAGIC)) return 'not an ELF file';
+    const elf = new ElfFile(file, handle, size, ident);
+    const header = await elf.read(0, elf.is64 ? 64 : 52, 'the ELF header');
+    const phoff = elf.offset(header, elf.is64 ? 32 : 28, 'the program header offset');
+    const phentsize = elf.u16(header, elf.is64 ? 54 : 42);
+    const phnum = elf.u16(header, elf.is64 ? 56 : 44);
+    const table = await elf.read(phoff, phnum * phentsize, `the program header table (${phnum} entries)`);
+    for (let i = 0; i < phnum; i++) {
+      const at = i * phentsize;
+      if (elf.u32(table, at) !== PT_LOAD) continue;
+      const offset = elf.address(table, at + (elf.is64 ? 8 : 4));
+      const vaddr = elf.address(table, at + (elf.is64 ? 16 : 8));
+      const align = elf.address(table, at + (elf.is64 ? 48 : 28));
+      if ((vaddr - offset) % LOADER_PAGE_SIZE !== 0n) return `load segment ${i}: address/offset not page-aligned`;
+      if (align > 1n && (vaddr - offset) % align !== 0n) return `load segment ${i}: address/offset not aligned to ${align}`;
+    }
+    return undefined;
+  } catch (error) {
+    if (error instanceof ElfFormatError) return error.reason;
+    throw error;
+  } finally {
+    await handle.close();
+  }
+}

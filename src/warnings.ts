@@ -7,7 +7,7 @@ export const WARNING_CODES = {
   SOURCE_SHADOWS_PACKAGE: 'a file of the function has the same path as an installed file; the function\'s file is packaged',
   DIRECT_UPLOAD_LIMIT: 'the zip is over 50 MB, Lambda\'s limit for direct upload; deploy it through S3',
   NO_TARGET_INTERPRETER: 'no Python matching the runtime was available, so some checks were limited',
-  INSTALLER_FALLBACK: 'the container installer was not available, so the local installer ran',
+  OPTION_IGNORED: 'an option had no effect on this build',
   RUNTIME_PACKAGES_EXCLUDED: 'packages the Lambda runtime provides were left out; the runtime\'s versions will be used',
   RUNTIME_PACKAGE_KEPT: 'a package the Lambda runtime provides was kept because another package requires it; the runtime\'s botocore imports this copy instead of its own',
   RUNTIME_VERSION_PINNED: 'a kept package asks for a version range of a package left out for the runtime; the runtime\'s version may not satisfy it',

@@ -7,15 +7,16 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import prettyBytes from 'pretty-bytes';
 import { PYSLIM_VERSION } from '../assets.js';
-import { DEFAULT_OUT } from '../config.js';
+import { DEFAULT_OUT, type BuildOptions } from '../config.js';
 import { isPyslimError } from '../errors.js';
 import { INSTALLER_CHOICES } from '../installers/types.js';
 import { build } from '../pipeline/build.js';
 import type { BuildReport } from '../pipeline/report.js';
+import { PRUNE_PROFILES } from '../rules/registry.js';
 import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES } from '../runtimes.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { createProgressRenderer } from './progress.js';
-import { renderBuildTable, renderWarnings } from './render-table.js';
+import { renderBuildTable, renderRules, renderWarnings } from './render-table.js';
 
 interface Io {
   out(text: string): void;
@@ -47,6 +48,13 @@ interface BuildFlags {
   trustedHost?: string[];
   constraint?: string[];
   keepTemp?: boolean;
+  prune?: string;
+  botoServices?: string[];
+  excludeRuntimePackages?: boolean;
+  strip?: string | boolean;
+  verify?: boolean;
+  handler?: string;
+  verifySkip?: string[];
   quiet?: boolean;
   strict?: boolean;
   debug?: boolean;
@@ -121,6 +129,13 @@ async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Pro
       trustedHosts: flags.trustedHost,
       constraints: flags.constraint,
       keepTemp: flags.keepTemp,
+      prune: flags.prune as BuildOptions['prune'],
+      botoServices: flags.botoServices,
+      excludeRuntimePackages: flags.excludeRuntimePackages,
+      strip: flags.strip === undefined ? undefined : ((flags.strip === true ? 'debug' : flags.strip) as BuildOptions['strip']),
+      verify: flags.verify,
+      handler: flags.handler,
+      verifySkip: flags.verifySkip?.flatMap((v) => v.split(',')),
       reportPaths: flags.json ? [flags.json] : [],
       env: io.env,
       signal: controller.signal,
@@ -163,8 +178,15 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('-o, --out <file>', 'output zip', DEFAULT_OUT)
     .option('--json <file>', 'write the machine-readable report')
     .option('--budget <size>', 'exit 3 when the zip is larger, e.g. 10MB, 50MiB, 3000000')
+    .addOption(new Option('--prune <profile>', `prune profile: ${PRUNE_PROFILES.join(', ')} (see pyslim rules)`).default('safe'))
     .option('--exclude <glob...>', 'extra paths to prune (.gitignore-style globs)')
     .option('--keep <glob...>', 'paths no prune rule may remove')
+    .option('--boto-services <names...>', 'keep only these AWS services in botocore/data, e.g. s3,dynamodb')
+    .option('--exclude-runtime-packages', "leave out boto3 and the packages the Lambda runtime provides")
+    .option('--strip [mode]', 'strip installed shared objects: debug (default) or unneeded; never a full strip')
+    .option('--no-verify', 'skip the import check')
+    .option('--handler <module.function>', 'also check that the handler imports')
+    .option('--verify-skip <modules...>', 'modules the import check leaves out')
     .option('--python <path>', 'host Python that runs pip for the local installer')
     .option('--container-cli <cmd>', 'container engine: docker, podman, or a path (default: $PYSLIM_CONTAINER_CLI, else docker, then podman)')
     .option('--image <ref>', 'image for the container installer (default: public.ecr.aws/lambda/python:<version>-<arch>)')
@@ -181,6 +203,11 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('-q, --quiet', 'print only warnings and errors')
     .option('--debug', "show pip's output and stack traces on failure")
     .action(async (dir: string, flags: BuildFlags) => setExitCode(await runBuild(dir, flags, io)));
+
+  program
+    .command('rules')
+    .description('list the prune rules, what each removes and why, and its known exceptions')
+    .action(() => io.out(`${renderRules()}\n`));
 
   return program;
 }

@@ -1,6 +1,10 @@
 /** The terminal rendering of a build report. Renderers return strings; only the CLI prints. */
 import prettyBytes from 'pretty-bytes';
 import type { BuildReport } from '../pipeline/report.js';
+import { BOTO_SERVICES_RULE } from '../rules/boto.js';
+import { PRUNE_RULES, USER_EXCLUDE_RULE } from '../rules/registry.js';
+import { RUNTIME_PROVIDED_RULE } from '../rules/runtime-packages.js';
+import { SOURCE_OUTPUT_RULE, SOURCE_RULES } from '../rules/source.js';
 
 const bytes = (n: number) => prettyBytes(n);
 const signedBytes = (n: number) => (n === 0 ? '0 B' : prettyBytes(n, { signed: true }));
@@ -48,7 +52,25 @@ export function renderBuildTable(report: BuildReport): string {
     '',
   ];
   if (report.rules.length > 0) {
-    lines.push(`removed  ${report.rules.map((r) => `${r.name} −${bytes(r.bytes)} (${count(r.files)} files)`).join(', ')}`);
+    lines.push(`saved    ${report.rules.map((r) => `${r.name} −${bytes(r.bytes)} (${count(r.files)} files)`).join(', ')}  [profile ${report.profile}]`);
+  }
+  if (report.botoServices) lines.push(`boto     kept ${report.botoServices.kept.join(', ')}`);
+  if (report.runtimePackages?.excluded.length) lines.push(`runtime  left out ${report.runtimePackages.excluded.join(', ')} (Lambda provides them)`);
+  if (report.strip) {
+    const refused = report.strip.refused.length ? ` (${count(report.strip.refused.length)} left as they were: the stripped copy would not load)` : '';
+    lines.push(`strip    ${report.strip.tool}: ${count(report.strip.files)} files, −${bytes(report.strip.savedBytes)}${refused}`);
+  }
+  const native = report.native;
+  lines.push(
+    `native   ${count(native.sharedObjects)} shared objects for ${report.arch}${native.maxGlibc ? `, newest glibc needed ${native.maxGlibc} (${native.maxGlibcFile})` : ''}`,
+  );
+  if (report.verify) {
+    const v = report.verify;
+    lines.push(
+      v.limited
+        ? `imports  not checked: ${v.limited}`
+        : `imports  ${[`${count(v.modules.length)} modules`, ...(v.handler ? [`handler ${v.handler}`] : [])].join(' and ')} import on ${v.interpreter}${v.skipped.length ? ` (skipped ${v.skipped.map((s) => s.module).join(', ')})` : ''}`,
+    );
   }
   lines.push(
     `zip      ${report.output.path}`,
@@ -67,4 +89,32 @@ export function renderBuildTable(report: BuildReport): string {
 
 export function renderWarnings(report: BuildReport): string {
   return report.warnings.map((w) => `warning: ${w.message}`).join('\n');
+}
+
+/** `pyslim rules`: every rule with its profile, reason and exceptions, then the source rules. */
+export function renderRules(): string {
+  const lines = ['Rules for installed packages (--prune safe applies the safe ones; aggressive adds the rest):', ''];
+  for (const rule of PRUNE_RULES) {
+    lines.push(`${rule.name}  [${rule.profile}]`, `  ${rule.reason}`);
+    for (const [dist, why] of Object.entries(rule.exceptions)) lines.push(`  except ${dist}: ${why}`);
+  }
+  lines.push(
+    '',
+    'Rules on request:',
+    '',
+    `${BOTO_SERVICES_RULE}  [--boto-services]`,
+    "  botocore models of services the function does not use are never loaded (sts, sso, sso-oidc and signin stay for botocore's credential providers)",
+    `${RUNTIME_PROVIDED_RULE}  [--exclude-runtime-packages]`,
+    '  the Lambda runtime provides boto3, botocore, s3transfer and jmespath (and python-dateutil, six, urllib3 unless another package needs them)',
+    `${USER_EXCLUDE_RULE}  [--exclude]`,
+    '  paths you name',
+    'strip-debug, strip-unneeded  [--strip]',
+    '  debug sections, or symbols not needed for relocation, in installed shared objects',
+    '',
+    'Rules for the function folder (always):',
+    '',
+  );
+  for (const rule of SOURCE_RULES) lines.push(rule.name, `  ${rule.reason}`);
+  lines.push(SOURCE_OUTPUT_RULE, "  pyslim's own output zip and report", '', '--keep <glob> protects a path from every rule.');
+  return lines.join('\n');
 }

@@ -209,7 +209,8 @@ function containerTargetPython(settings: ContainerSettings, exec: Exec, childEnv
       const spec: RunSpec = {
         name: containerName(),
         mounts,
-        env: { HOME: '/tmp', ...options.env },
+        // The image's own site-packages stay: on Lambda the runtime's packages follow /var/task.
+        env: { HOME: '/tmp', PYTHONDONTWRITEBYTECODE: '1', ...options.env },
         envByName: [],
         network: 'none',
         command: [`${CONTAINER_SCRIPTS}/python.sh`, `${CONTAINER_SCRIPTS}/${script}`, ...argv],

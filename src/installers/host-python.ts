@@ -27,6 +27,7 @@ export async function findHostPython(
   env: Readonly<Record<string, string | undefined>>,
   runtimeVersion: string,
   explicit?: string,
+  { requirePip = true }: { requirePip?: boolean } = {},
 ): Promise<HostPython> {
   const candidates = explicit ? [explicit] : [`python${runtimeVersion}`, 'python3', 'python'];
   let withoutPip: HostPython | undefined;
@@ -35,7 +36,7 @@ export async function findHostPython(
     if (result.exitCode !== 0) continue;
     const [version = '', executable = '', pipVersion = ''] = result.stdout.split(/\r?\n/).map((l) => l.trim());
     const found = { command, executable, version, pipVersion: pipVersion || undefined };
-    if (found.pipVersion) return found;
+    if (found.pipVersion || !requirePip) return found;
     withoutPip ??= found;
   }
   if (withoutPip) {
@@ -57,9 +58,11 @@ export function hostTargetPython(
   return {
     description: `host python${python.version} (${python.executable})`,
     async runScript(script, args, options = {}): Promise<TargetPythonRun> {
-      const argv = [scriptPath(script), ...args.map((a: string | PathArg) => (typeof a === 'string' ? a : a.hostPath))];
+      // -I -S: no user or system site-packages, no PYTHON* variables; -B: no bytecode written.
+      const flags = options.isolated ? ['-I', '-S', '-B'] : [];
+      const argv = [...flags, scriptPath(script), ...args.map((a: string | PathArg) => (typeof a === 'string' ? a : a.hostPath))];
       const result = await exec(python.executable, argv, {
-        env: { ...env, ...options.env },
+        env: { ...env, ...options.env, PYTHONDONTWRITEBYTECODE: '1' },
         signal: options.signal,
         timeoutMs: options.timeoutMs,
       });

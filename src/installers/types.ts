@@ -52,7 +52,13 @@ export interface TargetPython {
   runScript(
     script: string,
     args: readonly (string | PathArg)[],
-    options?: { env?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number },
+    options?: {
+      env?: Record<string, string>;
+      signal?: AbortSignal;
+      timeoutMs?: number;
+      /** Keep the host's site-packages and PYTHON* settings out, as nothing of the build host exists on Lambda. */
+      isolated?: boolean;
+    },
   ): Promise<TargetPythonRun>;
 }
 

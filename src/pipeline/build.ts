@@ -1,21 +1,28 @@
 /**
- * The orchestrator: install → inventory → prune → zip → report. It only chains the stages, times
- * them, and owns the temp folder and the final rename, so that a failed or interrupted build
- * leaves nothing behind and never a partial zip at the output path.
+ * The orchestrator: install → inventory → prune (→ strip) → audit → verify → zip → report. It
+ * only chains the stages, times them, and owns the temp folder and the final rename, so that a
+ * failed or interrupted build leaves nothing behind and never a partial zip at the output path.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PYSLIM_VERSION } from '../assets.js';
-import { resolveBuildConfig, type BuildOptions, type ProgressEvent } from '../config.js';
+import { resolveBuildConfig, type BuildOptions, type ProgressEvent, type ResolvedBuildConfig } from '../config.js';
 import { PyslimError, throwIfAborted } from '../errors.js';
 import { execSubprocess } from '../exec.js';
+import { botoDataBytes, botoServicesRule, listBotoServices, resolveBotoServices } from '../rules/boto.js';
+import type { PruneRule } from '../rules/registry.js';
+import { RUNTIME_PROVIDED_RULE, planRuntimeExclusion, runtimePackagesRule } from '../rules/runtime-packages.js';
+import { LAMBDA_DIRECT_UPLOAD_LIMIT } from '../size.js';
 import type { BuildWarning } from '../warnings.js';
+import { auditNativeCode } from './audit.js';
 import { installDependencies } from './install.js';
-import { takeInventory, type TreeFile } from './inventory.js';
+import { stageSourceFiles, takeInventory, type Inventory, type TreeFile } from './inventory.js';
 import { prune, type Removal } from './prune.js';
-import { createReport, type BuildReport } from './report.js';
+import { createReport, type BuildReport, type TrimSummary } from './report.js';
+import { stripSharedObjects } from './strip.js';
+import { verifyImports } from './verify.js';
 import { writeZip } from './zip.js';
 
 /** Rule name for installed files that a file of the function replaces at the same path. */
@@ -41,14 +48,15 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   };
 
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pyslim-'));
+  const dirs = { deps: path.join(work, 'deps'), tmp: path.join(work, 'tmp'), src: path.join(work, 'src'), runtime: path.join(work, 'runtime') };
   let tempZip: string | undefined;
   try {
     const installed = await stage('install', () =>
       installDependencies({
         config,
         exec,
-        depsDir: path.join(work, 'deps'),
-        scratchDir: path.join(work, 'tmp'),
+        depsDir: dirs.deps,
+        scratchDir: dirs.tmp,
         signal,
         onLine: (line) => emit({ stage: 'install', status: 'progress', message: line }),
       }),
@@ -56,11 +64,70 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     const inventory = await stage('inventory', () =>
       takeInventory({ depsDir: installed.depsDir, sourceDir: config.dir, ownOutputs: config.ownOutputs }),
     );
+    const trim = planTrimming(config, inventory, warnings);
     const pruned = await stage('prune', () =>
-      prune({ inventory, profile: config.prune, exclude: config.exclude, keep: config.keep, depsDir: installed.depsDir }),
+      prune({
+        inventory,
+        profile: config.prune,
+        exclude: config.exclude,
+        keep: config.keep,
+        depsDir: installed.depsDir,
+        extraRules: trim.rules,
+        setAside: { rule: RUNTIME_PROVIDED_RULE, dir: dirs.runtime },
+      }),
     );
-    const { files, shadowed } = resolveShadowing(pruned.kept, warnings);
-    pruned.removed.push(...shadowed);
+    const shadowing = resolveShadowing(pruned.kept, warnings);
+    pruned.removed.push(...shadowing.shadowed);
+    let files = await stageSourceFiles(shadowing.files, dirs.src);
+
+    let strip: BuildReport['strip'] = null;
+    if (config.strip && installed.depsDir) {
+      const { depsDir } = installed;
+      const stripped = await stage('strip', () =>
+        stripSharedObjects({
+          files,
+          depsDir,
+          mode: config.strip!,
+          arch: config.arch,
+          exec,
+          env: config.env,
+          container: installed.installer === 'docker' ? installed.targetPython : null,
+          hostArch: process.arch,
+          signal,
+        }),
+      );
+      files = stripped.files;
+      pruned.removed.push(...stripped.savings);
+      strip = {
+        mode: config.strip,
+        tool: stripped.tool,
+        files: stripped.savings.length,
+        savedBytes: sum(stripped.savings.map((s) => s.savedBytes ?? 0)),
+        refused: stripped.refused,
+      };
+    }
+
+    const native = await stage('audit', () => auditNativeCode({ files, distributions: inventory.distributions, runtime: config.runtime, arch: config.arch }));
+
+    const shipped = new Set(files.map((f) => f.path));
+    const verify = config.verify
+      ? await stage('verify', () =>
+          verifyImports({
+            python: installed.targetPython,
+            noPythonReason: installed.noTargetPython,
+            roots: [dirs.src, ...(installed.depsDir ? [installed.depsDir] : [])],
+            fallbackRoot: trim.runtimeExcluded.length > 0 ? dirs.runtime : null,
+            distributions: inventory.distributions.filter((d) => files.some((f) => f.owner === d.key)),
+            shippedPaths: shipped,
+            handler: config.handler,
+            skip: config.verifySkip,
+            removed: pruned.removed,
+            excludePatterns: config.exclude.patterns,
+            signal,
+          }),
+        )
+      : null;
+    if (verify?.limited) warnings.push({ code: 'NO_TARGET_INTERPRETER', message: `import check skipped: ${verify.limited}` });
 
     const zipped = await stage('zip', () =>
       writeZip({
@@ -71,6 +138,9 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       }),
     );
     tempZip = zipped.tempPath;
+    if (zipped.bytes > LAMBDA_DIRECT_UPLOAD_LIMIT) {
+      warnings.push({ code: 'DIRECT_UPLOAD_LIMIT', message: `the zip is over 50 MiB (${zipped.bytes} bytes), Lambda's limit for direct upload: deploy it through S3` });
+    }
 
     const report = createReport({
       pyslimVersion: PYSLIM_VERSION,
@@ -86,6 +156,11 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       output: { path: config.out, bytes: zipped.bytes, entries: zipped.entries, unzippedBytes: zipped.unzippedBytes, sha256: zipped.sha256 },
       compressedSizes: zipped.compressedSizes,
       budgetBytes: config.budgetBytes,
+      profile: config.prune,
+      trim: trim.summary,
+      strip,
+      native,
+      verify,
       timings,
       warnings,
     });
@@ -100,6 +175,53 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     if (tempZip) await fs.rm(tempZip, { force: true });
     if (!config.keepTemp) await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/**
+ * The rules beyond the prune profile: runtime-provided packages and botocore services, planned
+ * from the inventory before anything is removed. Adds the warnings the report shows about them.
+ */
+function planTrimming(config: ResolvedBuildConfig, inventory: Inventory, warnings: BuildWarning[]): { rules: PruneRule[]; runtimeExcluded: string[]; summary: TrimSummary } {
+  const rules: PruneRule[] = [];
+  const summary: TrimSummary = { runtimePackages: null, botoServices: null };
+  const names = new Map(inventory.distributions.map((d) => [d.key, d.name]));
+  let runtimeExcluded: string[] = [];
+
+  if (config.excludeRuntimePackages) {
+    const plan = planRuntimeExclusion(inventory.distributions);
+    runtimeExcluded = plan.excluded;
+    summary.runtimePackages = { excluded: plan.excluded.map((k) => names.get(k) ?? k), keptBecause: plan.keptBecause };
+    if (plan.excluded.length > 0) {
+      rules.push(runtimePackagesRule(plan.excluded));
+      warnings.push({ code: 'RUNTIME_PACKAGES_EXCLUDED', message: `left out ${summary.runtimePackages.excluded.join(', ')}: the Lambda runtime's versions will be used` });
+    }
+    for (const kept of plan.keptBecause) {
+      warnings.push({ code: 'RUNTIME_PACKAGE_KEPT', message: `${kept.name} stays in the zip because ${kept.requiredBy.join(', ')} requires it; on Lambda it shadows the runtime's copy` });
+    }
+    for (const pin of plan.pinned) {
+      warnings.push({ code: 'RUNTIME_VERSION_PINNED', message: `${pin.requiredBy} requires ${pin.requirement}, but ${pin.name} is left out for the runtime's version` });
+    }
+  }
+
+  const botoBytes = botoDataBytes(inventory.files);
+  if (config.botoServices) {
+    if (runtimeExcluded.includes('botocore')) {
+      warnings.push({ code: 'OPTION_IGNORED', message: '--boto-services has no effect with --exclude-runtime-packages: botocore is left out entirely' });
+    } else {
+      const resolved = resolveBotoServices(config.botoServices, listBotoServices(inventory.files));
+      rules.push(botoServicesRule(resolved.keep));
+      summary.botoServices = { kept: resolved.keep, implied: resolved.implied, aliased: resolved.aliased };
+    }
+  } else if (botoBytes > 0 && !runtimeExcluded.includes('botocore')) {
+    warnings.push({
+      code: 'BOTO_SERVICES_HINT',
+      message: `botocore ships models for ${listBotoServices(inventory.files).length} AWS services (${mb(botoBytes)}); --boto-services s3,dynamodb,… keeps only the ones the function uses, or --exclude-runtime-packages uses the runtime's boto3`,
+    });
+  }
+  return { rules, runtimeExcluded, summary };
 }
 
 /**

@@ -8,7 +8,7 @@ import { isPyslimError } from '../errors.js';
 import type { Exec } from '../exec.js';
 import { createContainerInstaller, imageId } from '../installers/container.js';
 import { DEFAULT_ENGINES, probeEngine, type Engine } from '../installers/engine.js';
-import { findHostPython } from '../installers/host-python.js';
+import { findHostPython, hostTargetPython } from '../installers/host-python.js';
 import { forwardIndexConfig, mergeIndexConfig, pipIndexArgs, readHostPipConfig } from '../installers/index-config.js';
 import { createLocalInstaller } from '../installers/local.js';
 import type { Installer, InstallerKind, TargetPython } from '../installers/types.js';
@@ -46,6 +46,8 @@ export interface InstallStageResult {
   container: ContainerInfo | null;
   /** The interpreter that matches the runtime, when the installer has one. */
   targetPython: TargetPython | null;
+  /** Why there is no target interpreter, when there is none. */
+  noTargetPython?: string;
 }
 
 interface Selected {
@@ -122,7 +124,8 @@ async function containerInstaller(config: ResolvedBuildConfig, exec: Exec, engin
 export async function installDependencies(options: InstallStageOptions): Promise<InstallStageResult> {
   const { config } = options;
   if (!config.requirements) {
-    return { installer: 'none', reason: 'no requirements file: only the source is packaged', depsDir: null, log: '', container: null, targetPython: null };
+    const python = await hostPythonForRuntime(config, options.exec);
+    return { installer: 'none', reason: 'no requirements file: only the source is packaged', depsDir: null, log: '', container: null, ...python };
   }
   const { installer, container } = await selectInstaller(config, options.exec);
   await fs.mkdir(options.depsDir, { recursive: true });
@@ -136,12 +139,27 @@ export async function installDependencies(options: InstallStageOptions): Promise
     signal: options.signal,
     onLine: options.onLine,
   });
+  const targetPython = await installer.targetPython();
   return {
     installer: installer.kind,
     reason: installer.reason,
     depsDir: options.depsDir,
     log: result.log,
     container,
-    targetPython: await installer.targetPython(),
+    targetPython,
+    noTargetPython: targetPython ? undefined : noPythonReason(config),
   };
+}
+
+/** Without requirements no installer runs; the host Python still serves when its X.Y is the runtime's. */
+async function hostPythonForRuntime(config: ResolvedBuildConfig, exec: Exec): Promise<Pick<InstallStageResult, 'targetPython' | 'noTargetPython'>> {
+  const wanted = RUNTIMES[config.runtime].pythonVersion;
+  const python = await findHostPython(exec, config.env, wanted, config.python, { requirePip: false }).catch(() => undefined);
+  if (python?.version === wanted) return { targetPython: hostTargetPython(exec, config.env, python) };
+  return { targetPython: null, noTargetPython: noPythonReason(config) };
+}
+
+function noPythonReason(config: ResolvedBuildConfig): string {
+  const wanted = RUNTIMES[config.runtime].pythonVersion;
+  return `no Python ${wanted} on this host to import with (the local installer only picks wheels); build with --installer docker, or put python${wanted} on PATH`;
 }

@@ -285,3 +285,23 @@ async function exists(file: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * Copies the function's files that ship into a folder of pyslim's own, so that later stages
+ * (bytecode, the import check, the zip) work on exactly what ships and never write into the
+ * user's folder. Returns the files pointing at their copies.
+ */
+export async function stageSourceFiles(files: readonly TreeFile[], into: string): Promise<TreeFile[]> {
+  const staged: TreeFile[] = [];
+  for (const file of files) {
+    if (file.origin !== 'source') {
+      staged.push(file);
+      continue;
+    }
+    const abs = path.join(into, ...file.path.split('/'));
+    await fs.mkdir(path.dirname(abs), { recursive: true });
+    await fs.copyFile(file.abs, abs);
+    staged.push({ ...file, abs });
+  }
+  return staged;
+}

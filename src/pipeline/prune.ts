@@ -23,12 +23,19 @@ export interface PruneOptions {
   depsDir: string | null;
   /** Rules beyond the profile's (botocore services, runtime packages), applied first. */
   extraRules?: readonly PruneRule[];
+  /**
+   * Removals by this rule are moved to `dir` instead of deleted: packages the Lambda runtime
+   * provides stay available to the import check, as the runtime's copies are on Lambda.
+   */
+  setAside?: { rule: string; dir: string };
 }
 
-/** One removed file and the rule that removed it. */
+/** One removed (or shrunk) file and the rule responsible. */
 export interface Removal {
   file: TreeFile;
   rule: string;
+  /** Bytes saved when the file was only shrunk (stripped) rather than removed. */
+  savedBytes?: number;
 }
 
 export interface PruneResult {
@@ -51,7 +58,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     if (rule) removed.push({ file, rule });
     else kept.push(file);
   }
-  if (options.depsDir) await deleteRemovals(removed);
+  if (options.depsDir) await deleteRemovals(removed, options.depsDir, options.setAside);
   const added = options.depsDir ? await restoreTopLevel(options.depsDir, inventory.distributions, removed) : [];
   return { kept: [...kept, ...added].sort((a, b) => compareZipPaths(a.path, b.path)), removed, added };
 }
@@ -69,12 +76,16 @@ export function ruleFor(
   return rules.find((rule) => !Object.hasOwn(rule.exceptions, file.owner) && rule.matches(target, context))?.name;
 }
 
-async function deleteRemovals(removed: readonly Removal[]): Promise<void> {
+async function deleteRemovals(removed: readonly Removal[], depsDir: string, setAside: PruneOptions['setAside']): Promise<void> {
   const deps = removed.filter((r) => r.file.origin === 'deps');
+  const remove = async (r: Removal) => {
+    if (r.rule !== setAside?.rule) return fs.rm(r.file.abs, { force: true });
+    const target = path.join(setAside.dir, path.relative(depsDir, r.file.abs));
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.rename(r.file.abs, target);
+  };
   // Deleting thousands of files one by one is I/O bound; a small pool keeps it quick.
-  for (let i = 0; i < deps.length; i += 64) {
-    await Promise.all(deps.slice(i, i + 64).map((r) => fs.rm(r.file.abs, { force: true })));
-  }
+  for (let i = 0; i < deps.length; i += 64) await Promise.all(deps.slice(i, i + 64).map(remove));
 }
 
 /**
@@ -83,12 +94,11 @@ async function deleteRemovals(removed: readonly Removal[]): Promise<void> {
  * from RECORD, so that the mapping keeps working on Lambda.
  */
 async function restoreTopLevel(depsDir: string, distributions: readonly Distribution[], removed: readonly Removal[]): Promise<TreeFile[]> {
-  const recordRemoved = new Set(
-    removed.filter((r) => r.file.origin === 'deps' && r.file.path.endsWith('.dist-info/RECORD')).map((r) => r.file.path),
-  );
+  const removedPaths = new Set(removed.filter((r) => r.file.origin === 'deps').map((r) => r.file.path));
   const added: TreeFile[] = [];
   for (const dist of distributions) {
-    if (dist.hasTopLevelFile || dist.topLevel.length === 0 || !recordRemoved.has(`${dist.distInfo}/RECORD`)) continue;
+    if (dist.hasTopLevelFile || dist.topLevel.length === 0 || !removedPaths.has(`${dist.distInfo}/RECORD`)) continue;
+    if (removedPaths.has(`${dist.distInfo}/METADATA`)) continue; // the whole distribution is gone
     const zipPath = `${dist.distInfo}/top_level.txt`;
     const abs = path.join(depsDir, dist.distInfo, 'top_level.txt');
     const content = `${dist.topLevel.join('\n')}\n`;

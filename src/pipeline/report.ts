@@ -3,7 +3,13 @@
  * API all show. It only does arithmetic over what the other stages recorded.
  */
 import type { InstallerKind } from '../installers/types.js';
+import type { PruneProfile } from '../rules/registry.js';
+import type { AliasedService, ImpliedService } from '../rules/boto.js';
+import type { KeptRuntimePackage } from '../rules/runtime-packages.js';
+import type { NativeSummary } from './audit.js';
 import type { ContainerInfo } from './install.js';
+import type { StripMode } from './strip.js';
+import type { VerifySummary } from './verify.js';
 import type { ArchName, RuntimeName } from '../runtimes.js';
 import type { BuildWarning } from '../warnings.js';
 import { SOURCE_OWNER, UNATTRIBUTED, type Inventory, type TreeFile } from './inventory.js';
@@ -28,6 +34,12 @@ export interface PackageReport {
   zipBytes: number;
   /** What each rule removed from this package, largest first. */
   removed: RuleTotal[];
+}
+
+/** What --exclude-runtime-packages and --boto-services decided. */
+export interface TrimSummary {
+  runtimePackages: { excluded: string[]; keptBecause: KeptRuntimePackage[] } | null;
+  botoServices: { kept: string[]; implied: ImpliedService[]; aliased: AliasedService[] } | null;
 }
 
 export interface BuildReport {
@@ -62,6 +74,24 @@ export interface BuildReport {
   totals: { filesBefore: number; filesAfter: number; bytesBefore: number; bytesAfter: number };
   /** Savings by rule, largest first. */
   rules: RuleTotal[];
+  /** The prune profile applied. */
+  profile: PruneProfile;
+  runtimePackages: TrimSummary['runtimePackages'];
+  botoServices: TrimSummary['botoServices'];
+  /** What --strip did, or null without it. */
+  strip: {
+    mode: StripMode;
+    tool: string;
+    /** Files stripped. */
+    files: number;
+    savedBytes: number;
+    /** Files left unstripped because the stripped copy would not load, with why. */
+    refused: { path: string; reason: string }[];
+  } | null;
+  /** The native-code audit: every shared object matched the architecture and the runtime's glibc. */
+  native: NativeSummary;
+  /** The import check, or null with --no-verify. */
+  verify: VerifySummary | null;
   /** The --budget check on the zip's size, or null without one. */
   budget: { limitBytes: number; ok: boolean } | null;
   /** Milliseconds per stage. */
@@ -86,6 +116,11 @@ export interface ReportInput {
   output: BuildReport['output'];
   compressedSizes: ReadonlyMap<string, number>;
   budgetBytes: number | null;
+  profile: PruneProfile;
+  trim: TrimSummary;
+  strip: BuildReport['strip'];
+  native: NativeSummary;
+  verify: VerifySummary | null;
   timings: Record<string, number>;
   warnings: BuildWarning[];
 }
@@ -124,9 +159,9 @@ export function createReport(input: ReportInput): BuildReport {
     t.filesBefore += 1;
     t.bytesBefore += file.size;
   }
-  for (const { file, rule } of input.pruned.removed) {
-    addRemoval(tally(file.owner).removed, rule, file.size);
-    addRemoval(rules, rule, file.size);
+  for (const { file, rule, savedBytes } of input.pruned.removed) {
+    addRemoval(tally(file.owner).removed, rule, savedBytes ?? file.size);
+    addRemoval(rules, rule, savedBytes ?? file.size);
   }
   for (const file of input.zipped) {
     const t = tally(file.owner);
@@ -174,6 +209,12 @@ export function createReport(input: ReportInput): BuildReport {
       bytesAfter: sum((t) => t.bytesAfter),
     },
     rules: [...rules.values()].sort(bySizeThenName),
+    profile: input.profile,
+    runtimePackages: input.trim.runtimePackages,
+    botoServices: input.trim.botoServices,
+    strip: input.strip,
+    native: input.native,
+    verify: input.verify,
     budget: input.budgetBytes === null ? null : { limitBytes: input.budgetBytes, ok: input.output.bytes <= input.budgetBytes },
     timings: input.timings,
     warnings: input.warnings,

@@ -50,6 +50,13 @@ const DOC_FOLDERS = new Set(['docs', 'doc', 'examples', 'example']);
 const INSTALLER_FILES = new Set(['RECORD', 'INSTALLER', 'REQUESTED', 'direct_url.json']);
 const C_SOURCE = /\.(c|h|pyx|pxd)$/;
 
+const LICENSE_NAME = /^(LICEN[CS]E|COPYING|NOTICE|AUTHORS|COPYRIGHT)([._-].*)?$/i;
+const DOC_EXTENSION = /\.(md|rst|txt)$/i;
+const TRANSLATION = /\.(po|pot)$/;
+const DEBUG_FILE = /\.(pdb|debug|dbg)$/;
+/** Code is never a licence file, whatever its name (a module may be called license.py). */
+const CODE_FILE = /\.(py|pyc|so|pyd)$|\.so\.\d/;
+
 export const PRUNE_RULES: readonly PruneRule[] = [
   {
     name: 'tests',
@@ -113,6 +120,48 @@ export const PRUNE_RULES: readonly PruneRule[] = [
       cffi: 'cffi reads its bundled headers when a package compiles in API mode at runtime',
     },
     matches: (file) => C_SOURCE.test(file.path) && !DIST_INFO.test(file.segments[0]!),
+  },
+  {
+    name: 'licenses',
+    reason: 'licence texts are for people reading the package, never read by the code (keep them if your distribution terms require it)',
+    profile: 'aggressive',
+    exceptions: {},
+    matches: (file) =>
+      (LICENSE_NAME.test(file.segments.at(-1)!) && !CODE_FILE.test(file.path)) || (DIST_INFO.test(file.segments[0]!) && file.segments[1] === 'licenses'),
+  },
+  {
+    name: 'package-docs',
+    reason: '.md, .rst and .txt files inside packages are documentation, except for the packages known to read them',
+    profile: 'aggressive',
+    exceptions: {
+      docutils: 'docutils reads its bundled .txt entity definitions at runtime',
+      'scikit-learn': 'dataset loaders read their .rst descriptions at runtime',
+      statsmodels: 'dataset loaders read their bundled text files',
+      matplotlib: 'matplotlib reads text data from mpl-data',
+      nltk: 'nltk reads its bundled word lists',
+      tld: 'tld reads its bundled effective TLD list (.txt)',
+      jieba: 'jieba reads its dictionary (dict.txt)',
+      certifi: 'keep the CA bundle package exactly as shipped',
+    },
+    // dist-info metadata (top_level.txt, entry_points.txt) and top-level files are never docs of a package.
+    matches: (file) => file.segments.length > 1 && !DIST_INFO.test(file.segments[0]!) && DOC_EXTENSION.test(file.path),
+  },
+  {
+    name: 'translations',
+    reason: 'message catalogues (.po sources and compiled .mo under locale folders) only serve non-English users; --keep the locales you need',
+    profile: 'aggressive',
+    exceptions: {
+      django: 'Django applications usually translate at runtime',
+      babel: 'babel is a localization library',
+    },
+    matches: (file) => TRANSLATION.test(file.path) || (file.path.endsWith('.mo') && file.segments.includes('LC_MESSAGES')),
+  },
+  {
+    name: 'debug-symbols',
+    reason: 'separate debug-symbol files (.pdb, .debug, .dbg) are only read by debuggers',
+    profile: 'aggressive',
+    exceptions: {},
+    matches: (file) => DEBUG_FILE.test(file.path) || file.segments.some((s) => s.endsWith('.dSYM')),
   },
 ];
 

@@ -46,6 +46,16 @@ describe('pyslim --help', () => {
   });
 });
 
+describe('pyslim rules', () => {
+  it('lists every rule with its profile, reason and exceptions', () => {
+    const result = runCli(['rules']);
+    expect(result.status).toBe(0);
+    for (const line of ['tests  [safe]', 'licenses  [aggressive]', 'boto-services  [--boto-services]', 'runtime-provided  [--exclude-runtime-packages]', 'source-dotenv', '  except django: django.test is public API that applications import at runtime']) {
+      expect(result.stdout).toContain(line);
+    }
+  });
+});
+
 describe('bad input: one line, a documented exit code, nothing touched', () => {
   it.each([
     ['a missing folder', ['build', 'does-not-exist'], 2, /function folder not found: .*does-not-exist\. Pass the folder/],
@@ -55,6 +65,8 @@ describe('bad input: one line, a documented exit code, nothing touched', () => {
     ['an unknown arch', ['build', 'fn', '--arch', 'aarch64'], 2, /unknown architecture "aarch64"\. Use x86_64 or arm64 \(Lambda calls aarch64 "arm64"\)/],
     ['an unparsable budget', ['build', 'fn', '--budget', 'ten megs'], 2, /invalid budget "ten megs"\. Use a number of bytes or a unit, e\.g\. 3000000, 10MB, 50MiB/],
     ['an unknown installer', ['build', 'fn', '--installer', 'conda'], 2, /invalid --installer "conda"\. Use one of auto, local, docker/],
+    ['an unknown prune profile', ['build', 'fn', '--prune', 'max'], 2, /invalid --prune "max"\. Use one of none, safe, aggressive/],
+    ['a bad handler', ['build', 'fn', '--handler', 'handler'], 2, /invalid --handler "handler"\. Use module\.function/],
     ['an unknown flag', ['build', 'fn', '--frobnicate'], 2, /unknown option '--frobnicate'/],
     ['python missing', ['build', 'fn', '--installer', 'local', '--python', '/nonexistent/python3'], 4, /cannot run Python "\/nonexistent\/python3"\. Install Python 3 with pip/],
   ])('%s', (_, args, status, message) => {
@@ -113,7 +125,7 @@ describe('pyslim build on the example', () => {
     for (const p of report.packages) {
       expect(Object.keys(p)).toEqual(expect.arrayContaining(['name', 'version', 'filesBefore', 'filesAfter', 'bytesBefore', 'bytesAfter']));
     }
-    expect(Object.keys(report.timings)).toEqual(['install', 'inventory', 'prune', 'zip']);
+    expect(Object.keys(report.timings)).toEqual(['install', 'inventory', 'prune', 'audit', 'verify', 'zip']);
 
     const tree = extractReadOnly(path.join(ws.root, 'dist/function.zip'));
     cleanup.push(tree);

@@ -115,6 +115,19 @@ describeWithEngine('container installer (podman, real engine)', () => {
     expect(debug.stderr).toContain('ERROR: No matching distribution found for no-such-package-pyslim-test==1.0');
   });
 
+  it('catches a wheel the image accepted but Lambda cannot load (the stand-in has glibc 2.36; python3.11 Lambda has 2.26)', () => {
+    const w = workspace(['numpy==2.4.6']);
+    const result = runCli(['build', 'fn', ...dockerArgs], { cwd: w.root, env: w.cliEnv });
+    expect(result.status).toBe(1);
+    expect(oneLine(result.stderr)).toMatch(/^error: native code that cannot load on Lambda: numpy\/.*\.so \(numpy 2\.4\.6\) needs GLIBC_2\.27, but python3\.11 runs on Amazon Linux 2 with glibc 2\.26/);
+    expect(existsSync(path.join(w.root, 'dist'))).toBe(false);
+  });
+
+  it('checks imports with the image\'s own Python', () => {
+    expect(container.verify).toMatchObject({ interpreter: 'public.ecr.aws/lambda/python:3.11-x86_64 (podman)', limited: null });
+    expect(container.verify!.modules).toEqual(expect.arrayContaining(['requests', 'urllib3', 'idna', 'certifi']));
+  });
+
   it('says when the image is missing (exit 4)', () => {
     const w = workspace(['requests']);
     const result = runCli(['build', 'fn', ...dockerArgs, '--image', 'localhost/no-such-image:1'], { cwd: w.root, env: w.cliEnv });

@@ -114,3 +114,53 @@ describe('keep wins over every rule', () => {
     ]);
   });
 });
+
+describe('aggressive prune rules', () => {
+  const aggressive = (path: string, owner = 'pkg') =>
+    ruleFor(file(path, owner), rulesForProfile('aggressive'), none, { has: () => false });
+
+  it.each([
+    ['pkg-1.0.dist-info/LICENSE', 'licenses'],
+    ['pkg-1.0.dist-info/licenses/LICENSE.txt', 'licenses'],
+    ['pkg/LICENSE.rst', 'licenses'],
+    ['pkg/COPYING', 'licenses'],
+    ['pkg/NOTICE', 'licenses'],
+    ['pkg/README.md', 'package-docs'],
+    ['pkg/sub/CHANGES.rst', 'package-docs'],
+    ['pkg/notes.txt', 'package-docs'],
+    ['pkg/locale/de/LC_MESSAGES/pkg.mo', 'translations'],
+    ['pkg/locale/de/LC_MESSAGES/pkg.po', 'translations'],
+    ['pkg/_ext.pdb', 'debug-symbols'],
+    ['pkg/_ext.so.debug', 'debug-symbols'],
+    ['pkg/tests/test_a.py', 'tests'],
+  ])('removes %s by %s', (path, rule) => {
+    expect(aggressive(path)).toBe(rule);
+  });
+
+  it.each([
+    'pkg/license.py', // a module named like a licence is code
+    'pkg/_license.cpython-311-x86_64-linux-gnu.so',
+    'pkg-1.0.dist-info/top_level.txt', // metadata, not docs
+    'pkg-1.0.dist-info/entry_points.txt',
+    'pkg-1.0.dist-info/METADATA',
+    'requirements.txt', // a top-level file is not inside a package
+    'pkg/data.json',
+    'pkg/locale/de/data.dat',
+  ])('keeps %s', (path) => {
+    expect(aggressive(path)).toBeUndefined();
+  });
+
+  it.each([
+    ['docutils/parsers/rst/include/isonum.txt', 'docutils'],
+    ['sklearn/datasets/descr/iris.rst', 'scikit-learn'],
+    ['django/conf/locale/de/LC_MESSAGES/django.mo', 'django'],
+  ])('honours the exception for %s (%s)', (path, owner) => {
+    expect(aggressive(path, owner)).toBeUndefined();
+  });
+
+  it('is a superset of safe: every safe rule applies under aggressive', () => {
+    const safe = rulesForProfile('safe').map((r) => r.name);
+    expect(rulesForProfile('aggressive').map((r) => r.name)).toEqual(expect.arrayContaining(safe));
+    expect(rulesForProfile('aggressive').length).toBeGreaterThan(safe.length);
+  });
+});

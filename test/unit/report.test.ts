@@ -55,6 +55,11 @@ describe('createReport', () => {
     output: { path: '/o.zip', bytes: 900, entries: 6, unzippedBytes: 1143, sha256: 'x' },
     compressedSizes,
     budgetBytes: 800,
+    profile: 'safe',
+    trim: { runtimePackages: null, botoServices: null },
+    strip: null,
+    native: { sharedObjects: 0, maxGlibc: null, maxGlibcFile: null },
+    verify: null,
     timings: { install: 1 },
     warnings: [],
   });
