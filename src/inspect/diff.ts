@@ -139,7 +139,7 @@ export function diffReports(a: Comparable, b: Comparable): SizeDiff {
       ? 'added'
       : !is
         ? 'removed'
-        : was.version !== is.version || changes.files.delta || changes.bytes.delta || changes.zipBytes.delta
+        : was.version !== is.version || changes.files.delta !== 0 || changes.bytes.delta !== 0 || changes.zipBytes.delta !== 0
           ? 'changed'
           : 'unchanged';
     packages.push({ name: (is ?? was)!.name, key, status, versionBefore: was?.version ?? null, versionAfter: is?.version ?? null, ...changes });

@@ -90,7 +90,7 @@ export async function extractZipToTemp(zip: string, options: ExtractOptions = {}
 
 /**
  * Deletes an extracted tree, read-only or not. For a tree from `extractZipToTemp`, also removes
- * the temp folder around it.
+ * the (then empty) temp folder around it.
  */
 export async function removeExtractedTree(dir: string): Promise<void> {
   const root = path.resolve(dir);
@@ -98,7 +98,8 @@ export async function removeExtractedTree(dir: string): Promise<void> {
   await fs.rm(root, { recursive: true, force: true });
   const parent = path.dirname(root);
   if (path.basename(root) === 'task' && path.basename(parent).startsWith('pyslim-extract-') && path.dirname(parent) === path.resolve(os.tmpdir())) {
-    await fs.rm(parent, { recursive: true, force: true });
+    // rmdir, not rm -r: only ever removes the folder extractZipToTemp made, once it is empty.
+    await fs.rmdir(parent);
   }
 }
 

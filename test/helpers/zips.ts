@@ -25,7 +25,9 @@ methods = {"stored": zipfile.ZIP_STORED, "deflated": zipfile.ZIP_DEFLATED, "bzip
 with zipfile.ZipFile(out, "w") as zf:
     for spec in specs:
         info = zipfile.ZipInfo(spec["name"], date_time=(1980, 1, 1, 0, 0, 0))
-        info.compress_type = methods[spec.get("method", "deflated")]
+        # Folders are stored, as zip tools write them (deflating nothing still costs 2 bytes).
+        default = "stored" if spec["name"].endswith("/") else "deflated"
+        info.compress_type = methods[spec.get("method", default)]
         if "mode" in spec:
             info.create_system = 3
             info.external_attr = spec["mode"] << 16
