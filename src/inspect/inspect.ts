@@ -237,7 +237,7 @@ function tallyReport(zip: SafeZip, folders: readonly ParsedFolder[], sha256: str
     zip: { path: zip.path, bytes: zip.fileBytes, entries: zip.entries.length, sha256, overheadBytes: zip.fileBytes - totals.zipBytes },
     packages: [...packages].sort(bySize),
     // Folder entries alone (a bin/ shared by two packages' scripts) weigh nothing: not worth a line.
-    unattributed: { ...unattributed, paths: [...unattributedPaths.values()].filter((p) => p.files > 0 || p.zipBytes > 0).sort(bySize) },
+    unattributed: { ...unattributed, paths: [...unattributedPaths.values()].filter((p) => p.files > 0 || p.bytes > 0 || p.zipBytes > 0).sort(bySize) },
     totals,
     bytecode: { ...bytecode, tags: [...tags].sort() },
     roots: [...new Set(folders.map((f) => f.root))].sort(),

@@ -8,11 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../../src/index.js';
 import { renderDiffTable, renderInspectTable } from '../../src/cli/render-inspect.js';
-import { diffZips } from '../../src/inspect/diff.js';
+import { diffReports, diffZips } from '../../src/inspect/diff.js';
 import { inspectZip, type InspectReport } from '../../src/inspect/inspect.js';
 import { normalizeDistName } from '../../src/python-names.js';
 import { extractZipToTemp, removeExtractedTree } from '../../src/zip/extract.js';
+import { ROOT } from '../helpers/cli.js';
 import { HOST_PYTHON, listFiles, removeTree, runPythonIn, tempDir } from '../helpers/lambda.js';
 
 const env = { ...process.env, PIP_RETRIES: '0' };
@@ -227,5 +229,20 @@ describe('diff of two builds', () => {
     expect(table).toMatch(/^zipp\s+removed 3\.23\.0/m);
     expect(table).toMatch(/^tabulate\s+0\.8\.10 → 0\.10\.0/m);
     expect(table).not.toMatch(/^requests\s/m);
+  });
+});
+
+describe("pyslim's own zip", () => {
+  it('is attributed by inspect exactly as the build report attributed it', async () => {
+    const out = path.join(work, 'web.zip');
+    const built = await build({ dir: path.join(ROOT, 'test/fixtures/functions/web'), out, installer: 'local', runtime: 'python3.11', env });
+    const report = await inspectZip(out);
+    expect(report.notes.map((n) => n.code)).toContain('NO_RECORD');
+    expectExactSums(report);
+    // Same packages, versions and sizes; the source files are "other" on both sides.
+    const diff = diffReports(built, report);
+    expect(diff.counts).toEqual({ added: 0, removed: 0, changed: 0, unchanged: built.packages.length });
+    expect(diff.other.bytes.delta).toBe(0);
+    expect(diff.zipFileBytes?.delta).toBe(0);
   });
 });

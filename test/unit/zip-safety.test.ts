@@ -220,6 +220,14 @@ describe('hostile zips caught while extracting', () => {
     expectInvalid(await extractionError(zip), /entry zz-bomb\.bin inflates to more than its declared 1,000 bytes \(a zip bomb, or a damaged zip\)/);
   });
 
+  it('empties, but keeps, a folder that existed (empty) before a failed extraction', async () => {
+    const zip = zipOf([...normal, { name: 'zz-bomb.bin', zeros: 5_000_000 }]);
+    patchCentralEntry(zip, 'zz-bomb.bin', { uncompressedSize: 1000 });
+    const dir = scratch();
+    expectInvalid(await caught(extractZipSafely(zip, dir)), /inflates to more than its declared/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('rejects an entry whose data does not match its CRC-32', async () => {
     const zip = zipOf(normal);
     patchCentralEntry(zip, 'pkg/run.sh', { crc32: 0x12345678 });
