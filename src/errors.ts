@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   INVALID_SIZE: 'usage',
   INVALID_CONFIG: 'usage',
   INVALID_ZIP: 'usage',
+  INVALID_REPORT: 'usage',
   UNKNOWN_SERVICE: 'usage',
   PYTHON_MISSING: 'environment',
   PIP_MISSING: 'environment',
