@@ -11,6 +11,7 @@ import type { Exec } from './exec.js';
 import { compileGlobs, type GlobSet } from './glob.js';
 import type { IndexConfig } from './installers/index-config.js';
 import { INSTALLER_CHOICES, type InstallerChoice } from './installers/types.js';
+import { BYTECODE_MODES, type BytecodeMode } from './pipeline/compile.js';
 import { STRIP_MODES, type StripMode } from './pipeline/strip.js';
 import { PRUNE_PROFILES, type PruneProfile } from './rules/registry.js';
 import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES, isArchName, isRuntimeName, lambdaImage, type ArchName, type RuntimeName } from './runtimes.js';
@@ -82,6 +83,12 @@ export interface BuildOptions {
   handler?: string;
   /** Modules the import check leaves out (they cannot import outside Lambda, or by design). */
   verifySkip?: string[];
+  /** none, compile (unchecked-hash .pyc beside the sources) or only (sourceless .pyc). Default: compile when an interpreter matching the runtime is available, else none. */
+  bytecode?: BytecodeMode;
+  /** Measure what the handler's import costs at init, per package (needs the handler). */
+  profile?: boolean;
+  /** Fresh interpreters the profile imports in; the report shows the median. Default 5. */
+  profileRuns?: number;
   /** Files the caller writes next to the build (e.g. the JSON report); they are never packaged. */
   reportPaths?: string[];
   /** Base for relative paths. Default: process.cwd(). */
@@ -123,6 +130,10 @@ export interface ResolvedBuildConfig {
   verify: boolean;
   handler: string | undefined;
   verifySkip: string[];
+  /** The mode asked for, or undefined to decide from the interpreter available. */
+  bytecode: BytecodeMode | undefined;
+  profile: boolean;
+  profileRuns: number;
   /** Absolute paths pyslim writes that must never be packaged. */
   ownOutputs: string[];
   env: Readonly<Record<string, string | undefined>>;
@@ -227,6 +238,9 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     verify: options.verify ?? true,
     handler: resolveHandler(options.handler),
     verifySkip: options.verifySkip ?? [],
+    bytecode: options.bytecode === undefined ? undefined : resolveChoice(options.bytecode, BYTECODE_MODES, 'compile', '--bytecode'),
+    profile: options.profile ?? false,
+    profileRuns: resolveRuns(options.profileRuns),
     ownOutputs: [out, ...(options.reportPaths ?? []).map((p) => path.resolve(cwd, p))],
     env,
   };
@@ -240,7 +254,13 @@ function resolveBotoServicesOption(values: string[] | undefined): string[] | nul
   return services;
 }
 
-function resolveHandler(value: string | undefined): string | undefined {
+export function resolveRuns(value: number | undefined): number {
+  if (value === undefined) return 5;
+  if (Number.isInteger(value) && value >= 1 && value <= 100) return value;
+  throw new PyslimError('INVALID_OPTION', `invalid --runs "${value}"`, { hint: 'Use a whole number from 1 to 100' });
+}
+
+export function resolveHandler(value: string | undefined): string | undefined {
   if (value === undefined || /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/.test(value)) return value;
   throw new PyslimError('INVALID_OPTION', `invalid --handler "${value}"`, { hint: 'Use module.function as in the Lambda configuration, e.g. app.handler' });
 }

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   IMAGE_MISMATCH: 'usage',
   EMULATION_MISSING: 'environment',
   STRIP_MISSING: 'environment',
+  NO_TARGET_PYTHON: 'environment',
   NO_COMPATIBLE_WHEEL: 'build',
   UNRESOLVABLE: 'build',
   PIP_FAILED: 'build',

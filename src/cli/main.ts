@@ -16,7 +16,11 @@ import { PRUNE_PROFILES } from '../rules/registry.js';
 import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES } from '../runtimes.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { createProgressRenderer } from './progress.js';
-import { renderBuildTable, renderRules, renderWarnings } from './render-table.js';
+import { diffReports, readComparable } from '../inspect/diff.js';
+import { inspectZip } from '../inspect/inspect.js';
+import { profileZip, type ProfileZipOptions } from '../inspect/profile-zip.js';
+import { renderDiffTable, renderInspectTable } from './render-inspect.js';
+import { renderBuildTable, renderProfileTable, renderRules, renderWarnings } from './render-table.js';
 
 interface Io {
   out(text: string): void;
@@ -55,6 +59,9 @@ interface BuildFlags {
   verify?: boolean;
   handler?: string;
   verifySkip?: string[];
+  bytecode?: string;
+  profile?: boolean;
+  runs?: string;
   quiet?: boolean;
   strict?: boolean;
   debug?: boolean;
@@ -136,6 +143,9 @@ async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Pro
       verify: flags.verify,
       handler: flags.handler,
       verifySkip: flags.verifySkip?.flatMap((v) => v.split(',')),
+      bytecode: flags.bytecode as BuildOptions['bytecode'],
+      profile: flags.profile,
+      profileRuns: flags.runs === undefined ? undefined : Number(flags.runs),
       reportPaths: flags.json ? [flags.json] : [],
       env: io.env,
       signal: controller.signal,
@@ -158,6 +168,59 @@ async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Pro
 }
 
 
+
+interface ProfileFlags {
+  handler: string;
+  runtime?: string;
+  arch: string;
+  installer: string;
+  python?: string;
+  containerCli?: string;
+  image?: string;
+  runs?: string;
+  json?: string;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+async function runProfile(zip: string, flags: ProfileFlags, io: Io): Promise<number> {
+  const controller = new AbortController();
+  const release = abortOnSignals(controller);
+  try {
+    const profile = await profileZip({
+      zip,
+      handler: flags.handler,
+      runtime: flags.runtime,
+      arch: flags.arch,
+      installer: flags.installer as ProfileZipOptions['installer'],
+      python: flags.python,
+      containerCli: flags.containerCli,
+      image: flags.image,
+      runs: flags.runs === undefined ? undefined : Number(flags.runs),
+      env: io.env,
+      signal: controller.signal,
+    });
+    if (flags.json) await writeFileAtomic(path.resolve(flags.json), `${JSON.stringify(profile, null, 2)}\n`);
+    if (!flags.quiet) io.out(`${renderProfileTable(profile)}\n`);
+    return EXIT_CODES.ok;
+  } catch (error) {
+    io.err(`${renderError(error, Boolean(flags.debug))}\n`);
+    return exitCodeFor({ error });
+  } finally {
+    release();
+  }
+}
+
+/** Runs a read-only command (inspect, diff): errors are one line with the documented exit code. */
+async function runReader(io: Io, flags: { debug?: boolean }, work: () => Promise<void>): Promise<number> {
+  try {
+    await work();
+    return EXIT_CODES.ok;
+  } catch (error) {
+    io.err(`${renderError(error, Boolean(flags.debug))}\n`);
+    return exitCodeFor({ error });
+  }
+}
 
 export function createProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command('pyslim')
@@ -187,6 +250,9 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--no-verify', 'skip the import check')
     .option('--handler <module.function>', 'also check that the handler imports')
     .option('--verify-skip <modules...>', 'modules the import check leaves out')
+    .option('--bytecode <mode>', 'none, compile (unchecked-hash .pyc) or only (sourceless); default compile when an interpreter for the runtime is available')
+    .option('--profile', 'measure what the handler import costs at init, per package')
+    .option('--runs <n>', 'fresh interpreters the profile imports in (default 5)')
     .option('--python <path>', 'host Python that runs pip for the local installer')
     .option('--container-cli <cmd>', 'container engine: docker, podman, or a path (default: $PYSLIM_CONTAINER_CLI, else docker, then podman)')
     .option('--image <ref>', 'image for the container installer (default: public.ecr.aws/lambda/python:<version>-<arch>)')
@@ -203,6 +269,57 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('-q, --quiet', 'print only warnings and errors')
     .option('--debug', "show pip's output and stack traces on failure")
     .action(async (dir: string, flags: BuildFlags) => setExitCode(await runBuild(dir, flags, io)));
+
+  program
+    .command('profile')
+    .description('measure what importing the handler of any Lambda zip costs at init, per package')
+    .argument('<zip>', 'a deployment zip, from pyslim or any other tool')
+    .requiredOption('--handler <module.function>', 'the handler, as in the Lambda configuration')
+    .option('--runtime <name>', "Lambda runtime (default: from the zip's bytecode, else python3.12)")
+    .addOption(new Option('--arch <arch>', `architecture: ${Object.keys(ARCHITECTURES).join(', ')}`).default(DEFAULT_ARCH))
+    .addOption(new Option('--installer <kind>', 'where the runtime interpreter comes from: auto, local (the host) or docker (the Lambda image)').default('auto'))
+    .option('--python <path>', "host Python of the runtime's version")
+    .option('--container-cli <cmd>', 'container engine: docker, podman, or a path')
+    .option('--image <ref>', 'image whose Python imports the zip')
+    .option('--runs <n>', 'fresh interpreters to import in (default 5)')
+    .option('--json <file>', 'write the profile as JSON')
+    .option('-q, --quiet', 'print only errors')
+    .option('--debug', 'show the interpreter output on failure')
+    .action(async (zip: string, flags: ProfileFlags) => setExitCode(await runProfile(zip, flags, io)));
+
+  program
+    .command('inspect')
+    .description('per-package sizes, compressed and unzipped, of any Lambda zip')
+    .argument('<zip>', 'a deployment zip, from pyslim or any other tool')
+    .option('--json <file>', 'write the result as JSON')
+    .option('--debug', 'show stack traces on failure')
+    .action(async (zip: string, flags: { json?: string; debug?: boolean }) =>
+      setExitCode(
+        await runReader(io, flags, async () => {
+          const report = await inspectZip(zip);
+          if (flags.json) await writeFileAtomic(path.resolve(flags.json), `${JSON.stringify(report, null, 2)}\n`);
+          io.out(`${renderInspectTable(report)}\n`);
+        }),
+      ),
+    );
+
+  program
+    .command('diff')
+    .description('per-package deltas between two zips (or pyslim JSON reports)')
+    .argument('<before>', 'zip or report JSON')
+    .argument('<after>', 'zip or report JSON')
+    .option('--json <file>', 'write the diff as JSON')
+    .option('--all', 'list unchanged packages too')
+    .option('--debug', 'show stack traces on failure')
+    .action(async (before: string, after: string, flags: { json?: string; all?: boolean; debug?: boolean }) =>
+      setExitCode(
+        await runReader(io, flags, async () => {
+          const diff = diffReports(await readComparable(before), await readComparable(after));
+          if (flags.json) await writeFileAtomic(path.resolve(flags.json), `${JSON.stringify(diff, null, 2)}\n`);
+          io.out(`${renderDiffTable(diff, { all: flags.all })}\n`);
+        }),
+      ),
+    );
 
   program
     .command('rules')

@@ -1,5 +1,6 @@
 /** The terminal rendering of a build report. Renderers return strings; only the CLI prints. */
 import prettyBytes from 'pretty-bytes';
+import type { InitProfile } from '../pipeline/profile.js';
 import type { BuildReport } from '../pipeline/report.js';
 import { BOTO_SERVICES_RULE } from '../rules/boto.js';
 import { PRUNE_RULES, USER_EXCLUDE_RULE } from '../rules/registry.js';
@@ -37,18 +38,28 @@ export function renderBuildTable(report: BuildReport): string {
     signedBytes(t.bytesAfter - t.bytesBefore),
     percent(t.zipBytes, zip),
   ];
-  const rows: string[][] = [['package', 'version', 'files', 'size (unzipped)', 'delta', 'of zip']];
-  for (const p of report.packages) rows.push(row(p.name, p.version, p));
-  if (report.unattributed.filesBefore > 0) rows.push(row('(unattributed)', '', report.unattributed));
+  const init = report.init;
+  const initOf = (name: string) => init?.packages.find((p) => p.name === name);
+  const withInit = (name: string, cells: string[]) => {
+    if (!init) return cells;
+    const measured = initOf(name);
+    return [...cells, measured ? `${measured.ms.toFixed(0)} ms` : '–', measured ? `${(measured.share * 100).toFixed(1)}%` : '–'];
+  };
+  const rows: string[][] = [['package', 'version', 'files', 'size (unzipped)', 'delta', 'of zip', ...(init ? ['import', 'of init'] : [])]];
+  for (const p of report.packages) rows.push(withInit(p.name, row(p.name, p.version, p)));
+  if (report.unattributed.filesBefore > 0) rows.push(withInit('(unattributed)', row('(unattributed)', '', report.unattributed)));
   const src = report.source;
-  rows.push(row('(source)', '', { filesBefore: src.files, filesAfter: src.files, bytesBefore: src.bytes, bytesAfter: src.bytes, zipBytes: src.zipBytes }));
+  rows.push(withInit('(source)', row('(source)', '', { filesBefore: src.files, filesAfter: src.files, bytesBefore: src.bytes, bytesAfter: src.bytes, zipBytes: src.zipBytes })));
+  const stdlib = initOf('(stdlib)');
+  if (stdlib) rows.push(['(stdlib)', '', '', '', '', '', `${stdlib.ms.toFixed(0)} ms`, `${(stdlib.share * 100).toFixed(1)}%`]);
   const t = report.totals;
-  rows.push(row('total', '', { ...t, zipBytes: zip }));
+  const totalRow = row('total', '', { ...t, zipBytes: zip });
+  rows.push(init ? [...totalRow, `${init.totalMs.toFixed(0)} ms`, '100%'] : totalRow);
 
   const lines = [
     `pyslim ${report.pyslimVersion}: ${report.runtime} ${report.arch}, installer ${report.installer} (${report.installerReason})`,
     '',
-    columns(rows, ['left', 'left', 'right', 'right', 'right', 'right']),
+    columns(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right']),
     '',
   ];
   if (report.rules.length > 0) {
@@ -63,6 +74,12 @@ export function renderBuildTable(report: BuildReport): string {
   const native = report.native;
   lines.push(
     `native   ${count(native.sharedObjects)} shared objects for ${report.arch}${native.maxGlibc ? `, newest glibc needed ${native.maxGlibc} (${native.maxGlibcFile})` : ''}`,
+  );
+  const b = report.bytecode;
+  lines.push(
+    b.mode === 'none'
+      ? 'bytecode none: each cold start compiles what it imports'
+      : `bytecode ${b.mode}: ${count(b.files)} unchecked-hash .pyc (${bytes(b.bytes)}) by ${b.interpreter}${b.failed.length ? `, ${count(b.failed.length)} files Python cannot compile` : ''}`,
   );
   if (report.verify) {
     const v = report.verify;
@@ -80,6 +97,7 @@ export function renderBuildTable(report: BuildReport): string {
       .map(([stage, ms]) => `${stage} ${seconds(ms)}`)
       .join(', ')}`,
   );
+  if (init) lines.push('', renderInit(init));
   if (report.budget) {
     const { limitBytes, ok } = report.budget;
     lines.push(`budget   ${bytes(zip)} of ${bytes(limitBytes)}: ${ok ? 'ok' : `EXCEEDED by ${bytes(zip - limitBytes)}`}`);
@@ -117,4 +135,26 @@ export function renderRules(): string {
   for (const rule of SOURCE_RULES) lines.push(rule.name, `  ${rule.reason}`);
   lines.push(SOURCE_OUTPUT_RULE, "  pyslim's own output zip and report", '', '--keep <glob> protects a path from every rule.');
   return lines.join('\n');
+}
+
+/** The init profile: the costliest modules, then imports that could be deferred. */
+export function renderInit(init: InitProfile): string {
+  const lines = [`init     importing ${init.handler.replace(/\.[^.]+$/, '')} takes ${init.totalMs.toFixed(0)} ms (median of ${init.runs} runs on ${init.interpreter})`];
+  if (init.modules.length > 0) {
+    lines.push('', columns([['module', 'package', 'self'], ...init.modules.slice(0, 10).map((m) => [m.module, m.package, `${m.ms.toFixed(1)} ms`])], ['left', 'left', 'right']));
+  }
+  if (init.deferrable.length > 0) {
+    lines.push('', 'Imported at init but used only on some code paths; import them inside the branch that needs them:');
+    for (const d of init.deferrable) {
+      const where = d.usage === 'unused' ? 'never used by the handler module' : 'used only inside conditional branches';
+      lines.push(`  ${d.module} (${d.package}, ${d.ms.toFixed(0)} ms): ${where}; e.g. move "import ${d.module}" into the function, under the branch that uses ${d.names.join(', ')}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** `pyslim profile`: per-package import time, then the costliest modules and deferrable imports. */
+export function renderProfileTable(profile: InitProfile & { zip: string; runtime: string }): string {
+  const rows = [['package', 'import', 'of init'], ...profile.packages.map((p) => [p.name, `${p.ms.toFixed(0)} ms`, `${(p.share * 100).toFixed(1)}%`])];
+  return [`pyslim profile ${profile.zip} (${profile.runtime})`, '', columns(rows, ['left', 'right', 'right']), '', renderInit(profile)].join('\n');
 }

@@ -100,12 +100,16 @@ export function attributeEntries(paths: readonly string[], folders: readonly Met
   // 3. Top-level names, for distributions without RECORD.
   const shared = claimTopLevel(paths, split, folders, entries, claim);
 
-  // 4. Bytecode beside its source.
+  // 4. Bytecode beside its source. Bytecode whose source ships follows that source, even when the
+  // source has no owner (the function's own handler.py): a top-level __pycache__/ mixes modules.
+  const followsSource = new Set<number>();
   paths.forEach((p, i) => {
     if (entries[i]!.owner !== null) return;
     const match = /^(.*\/)?__pycache__\/([^/.]+)\.[^/]*\.pyc$/.exec(p);
     const source = match ? index.get(`${match[1] ?? ''}${match[2]}.py`) : undefined;
-    const owner = source === undefined ? null : entries[source]!.owner;
+    if (source === undefined) return;
+    followsSource.add(i);
+    const owner = entries[source]!.owner;
     if (owner !== null) claim(i, owner, 'bytecode');
   });
 
@@ -122,7 +126,7 @@ export function attributeEntries(paths: readonly string[], folders: readonly Met
   });
   for (const folder of shared) folderOwner.set(folder.path, null);
   paths.forEach((p, i) => {
-    if (entries[i]!.owner !== null) return;
+    if (entries[i]!.owner !== null || followsSource.has(i)) return;
     for (const folder of enclosingFolders(p, split[i]!.root)) {
       if (!folderOwner.has(folder)) continue;
       const owner = folderOwner.get(folder)!;

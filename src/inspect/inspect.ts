@@ -287,3 +287,16 @@ function notesFor(
   }
   return notes;
 }
+
+/** The package that owns each file entry of a zip (its display name), or '(unattributed)'. */
+export async function entryOwners(zipPath: string, options: InspectOptions = {}): Promise<Map<string, string>> {
+  const zip = await openZipSafely(zipPath, options.limits);
+  try {
+    const folders = await readMetadataFolders(zip);
+    const paths = zip.entries.map((e) => e.name);
+    const { entries } = attributeEntries(paths, folders);
+    return new Map(paths.map((p, i) => [p, entries[i]!.owner === null ? '(unattributed)' : folders[entries[i]!.owner!]!.name]));
+  } finally {
+    zip.close();
+  }
+}

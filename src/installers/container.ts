@@ -193,6 +193,18 @@ export function createContainerInstaller(settings: ContainerSettings, exec: Exec
   };
 }
 
+/**
+ * The container may run as another uid than the owner of pyslim's temp folders (--container-user,
+ * rootless engines), so a folder it must write into gets every subfolder opened to all users. The
+ * folders are pyslim's own, inside its private 0700 temp folder.
+ */
+async function openFoldersToContainer(dir: string): Promise<void> {
+  await fs.chmod(dir, 0o777);
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await openFoldersToContainer(path.join(dir, entry.name));
+  }
+}
+
 /** The image's Python as the target interpreter; folders are mounted read-only unless writable. */
 function containerTargetPython(settings: ContainerSettings, exec: Exec, childEnv: Record<string, string | undefined>): TargetPython {
   const scripts: Mount = { hostPath: SCRIPTS_DIR, containerPath: CONTAINER_SCRIPTS, readOnly: true };
@@ -200,6 +212,7 @@ function containerTargetPython(settings: ContainerSettings, exec: Exec, childEnv
     description: `${settings.image} (${settings.engine.kind})`,
     async runScript(script, args, options = {}) {
       const mounts: Mount[] = [scripts];
+      for (const arg of args) if (typeof arg !== 'string' && arg.writable) await openFoldersToContainer(arg.hostPath);
       const argv = args.map((arg: string | PathArg) => {
         if (typeof arg === 'string') return arg;
         const containerPath = `/pyslim/mnt/${mounts.length}`;

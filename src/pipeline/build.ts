@@ -18,7 +18,10 @@ import { LAMBDA_DIRECT_UPLOAD_LIMIT } from '../size.js';
 import type { BuildWarning } from '../warnings.js';
 import { auditNativeCode } from './audit.js';
 import { installDependencies } from './install.js';
-import { stageSourceFiles, takeInventory, type Inventory, type TreeFile } from './inventory.js';
+import { UNATTRIBUTED, stageSourceFiles, takeInventory, type Inventory, type TreeFile } from './inventory.js';
+import type { TargetPython } from '../installers/types.js';
+import { compileBytecode } from './compile.js';
+import { profileInit } from './profile.js';
 import { prune, type Removal } from './prune.js';
 import { createReport, type BuildReport, type TrimSummary } from './report.js';
 import { stripSharedObjects } from './strip.js';
@@ -109,6 +112,28 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
 
     const native = await stage('audit', () => auditNativeCode({ files, distributions: inventory.distributions, runtime: config.runtime, arch: config.arch }));
 
+    const python = installed.targetPython;
+    const bytecodeMode = config.bytecode ?? (python ? 'compile' : 'none');
+    let bytecode: BuildReport['bytecode'] = { mode: 'none', interpreter: null, files: 0, bytes: 0, failed: [], keptSources: [] };
+    if (bytecodeMode !== 'none') {
+      const target = requirePython(python, installed.noTargetPython, `--bytecode ${bytecodeMode}`);
+      const compiled = await stage('compile', () =>
+        compileBytecode({ files, mode: bytecodeMode, python: target, depsDir: installed.depsDir, sourceDir: dirs.src, distributions: inventory.distributions, signal }),
+      );
+      files = compiled.files;
+      pruned.removed.push(...compiled.removed);
+      bytecode = { mode: bytecodeMode, interpreter: target.description, files: compiled.compiled, bytes: compiled.compiledBytes, failed: compiled.failed, keptSources: compiled.keptSources };
+      if (bytecodeMode === 'only') {
+        const kept = compiled.keptSources.length ? `; ${compiled.keptSources.join(', ')} keep their sources (they read them at runtime)` : '';
+        warnings.push({ code: 'SOURCES_REMOVED', message: `--bytecode only: installed packages ship without .py sources, so their tracebacks show no source lines${kept}` });
+      }
+    } else if (config.bytecode === undefined) {
+      warnings.push({
+        code: 'BYTECODE_NONE',
+        message: `no bytecode compiled: every cold start compiles each module it imports (imports of pandas, boto3, pydantic and requests measured 2.6× slower); ${installed.noTargetPython ?? 'no interpreter for the runtime is available'}`,
+      });
+    }
+
     const shipped = new Set(files.map((f) => f.path));
     const verify = config.verify
       ? await stage('verify', () =>
@@ -128,6 +153,20 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
         )
       : null;
     if (verify?.limited) warnings.push({ code: 'NO_TARGET_INTERPRETER', message: `import check skipped: ${verify.limited}` });
+
+    const init = config.profile
+      ? await stage('profile', () =>
+          profileInit({
+            python: requirePython(python, installed.noTargetPython, '--profile'),
+            roots: [dirs.src, ...(installed.depsDir ? [installed.depsDir] : [])],
+            fallbackRoot: trim.runtimeExcluded.length > 0 ? dirs.runtime : null,
+            handler: config.handler ?? inferHandler(files),
+            runs: config.profileRuns,
+            ownerOf: ownerLookup(inventory, files),
+            signal,
+          }),
+        )
+      : null;
 
     const zipped = await stage('zip', () =>
       writeZip({
@@ -161,6 +200,8 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       strip,
       native,
       verify,
+      bytecode,
+      init,
       timings,
       warnings,
     });
@@ -178,6 +219,32 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+function requirePython(python: TargetPython | null, why: string | undefined, option: string): TargetPython {
+  if (python) return python;
+  throw new PyslimError('NO_TARGET_PYTHON', `${option} needs the runtime's interpreter: ${why ?? 'none is available'}`);
+}
+
+/** The handler module for --profile without --handler: the names the Lambda console and tools use. */
+function inferHandler(files: readonly TreeFile[]): string {
+  const candidates: [string, string][] = [
+    ['lambda_function.py', 'lambda_function.lambda_handler'],
+    ['handler.py', 'handler.handler'],
+    ['app.py', 'app.handler'],
+    ['main.py', 'main.handler'],
+  ];
+  const found = candidates.find(([file]) => files.some((f) => f.origin === 'source' && f.path === file));
+  if (found) return found[1];
+  throw new PyslimError('INVALID_OPTION', '--profile needs the handler', { hint: 'Pass --handler module.function, e.g. --handler app.handler' });
+}
+
+/** The distribution (display name) owning a file that ships or was left out for the runtime. */
+function ownerLookup(inventory: Inventory, files: readonly TreeFile[]): (relativePath: string) => string {
+  const names = new Map(inventory.distributions.map((d) => [d.key, d.name]));
+  const owners = new Map<string, string>();
+  for (const file of [...inventory.files, ...files]) owners.set(file.path, names.get(file.owner) ?? file.owner);
+  return (relativePath) => owners.get(relativePath) ?? UNATTRIBUTED;
+}
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /**

@@ -9,6 +9,8 @@ import type { KeptRuntimePackage } from '../rules/runtime-packages.js';
 import type { NativeSummary } from './audit.js';
 import type { ContainerInfo } from './install.js';
 import type { StripMode } from './strip.js';
+import type { BytecodeMode } from './compile.js';
+import type { InitProfile } from './profile.js';
 import type { VerifySummary } from './verify.js';
 import type { ArchName, RuntimeName } from '../runtimes.js';
 import type { BuildWarning } from '../warnings.js';
@@ -92,6 +94,21 @@ export interface BuildReport {
   native: NativeSummary;
   /** The import check, or null with --no-verify. */
   verify: VerifySummary | null;
+  /** Bytecode shipped: unchecked-hash .pyc compiled by the runtime's interpreter, or none. */
+  bytecode: {
+    mode: BytecodeMode;
+    /** The interpreter that compiled, or null. */
+    interpreter: string | null;
+    /** .pyc files written, and their bytes. */
+    files: number;
+    bytes: number;
+    /** Files Python cannot compile (they ship as they are). */
+    failed: { file: string; error: string }[];
+    /** Distributions that kept their sources under `only`. */
+    keptSources: string[];
+  };
+  /** The init-time profile (--profile), or null. */
+  init: InitProfile | null;
   /** The --budget check on the zip's size, or null without one. */
   budget: { limitBytes: number; ok: boolean } | null;
   /** Milliseconds per stage. */
@@ -121,6 +138,8 @@ export interface ReportInput {
   strip: BuildReport['strip'];
   native: NativeSummary;
   verify: VerifySummary | null;
+  bytecode: BuildReport['bytecode'];
+  init: InitProfile | null;
   timings: Record<string, number>;
   warnings: BuildWarning[];
 }
@@ -215,6 +234,8 @@ export function createReport(input: ReportInput): BuildReport {
     strip: input.strip,
     native: input.native,
     verify: input.verify,
+    bytecode: input.bytecode,
+    init: input.init,
     budget: input.budgetBytes === null ? null : { limitBytes: input.budgetBytes, ok: input.output.bytes <= input.budgetBytes },
     timings: input.timings,
     warnings: input.warnings,

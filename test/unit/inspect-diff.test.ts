@@ -7,6 +7,7 @@ import { diffReports, readComparable, snapshotFromBuildReport, type SizeSnapshot
 import type { InspectReport } from '../../src/inspect/inspect.js';
 import type { BuildReport, PackageReport } from '../../src/pipeline/report.js';
 import { removeTree, tempDir } from '../helpers/lambda.js';
+import { quietSections } from '../helpers/report.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach(removeTree));
@@ -94,13 +95,7 @@ function buildReport(): BuildReport {
     source: { files: 2, bytes: 100, zipBytes: 90, excluded: [] },
     totals: { filesBefore: 43, filesAfter: 23, bytesBefore: 60_500_300, bytesAfter: 30_250_300 },
     rules: [],
-    container: null,
-    profile: 'safe',
-    runtimePackages: null,
-    botoServices: null,
-    strip: null,
-    native: { sharedObjects: 0, maxGlibc: null, maxGlibcFile: null },
-    verify: null,
+    ...quietSections,
     budget: null,
     timings: {},
     warnings: [],

@@ -1,3 +1,4 @@
+import { quietSections } from '../helpers/report.js';
 import { describe, expect, it } from 'vitest';
 import { SOURCE_OWNER, UNATTRIBUTED, type Distribution, type Inventory, type TreeFile } from '../../src/pipeline/inventory.js';
 import type { PruneResult } from '../../src/pipeline/prune.js';
@@ -49,6 +50,8 @@ describe('createReport', () => {
     installerReason: 'test',
     requirements: '/r.txt',
     container: null,
+    bytecode: quietSections.bytecode,
+    init: null,
     inventory,
     pruned,
     zipped: kept,
