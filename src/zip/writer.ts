@@ -18,7 +18,7 @@
  *   and the gzip trailer carries the CRC-32 and length, computed on the pool thread by zlib's
  *   SIMD CRC instead of by JavaScript on the main thread.
  */
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -128,6 +128,10 @@ const GZIP_HEADER_SIZE = 10;
 const GZIP_TRAILER_SIZE = 8;
 /** Output is gathered into writes of about this size: fewer pool round trips. */
 const WRITE_CHUNK = 1024 * 1024;
+/** Files up to this size are read with one blocking call (see readWholeFile). */
+const SYNC_READ_MAX = 1024 * 1024;
+/** Largest zlib output chunk for a whole-file compression. */
+const MAX_CHUNK = 4 * 1024 * 1024;
 /** Entries queued ahead of the write position, whatever their size (folders cost no bytes). */
 const MAX_AHEAD = 1024;
 
@@ -154,18 +158,24 @@ export async function writeZipFile(
   let out: ZipOutput | undefined;
   try {
     out = await ZipOutput.open(outPath);
-    return await writeEntries(out, entries, settings, slots);
+    const result = await writeEntries(out, entries, settings, slots);
+    const finished = out;
+    out = undefined;
+    // A failed close (a full disk, say) is a failed write.
+    await finished.close();
+    return result;
   } catch (error) {
     stop.abort();
     // Nothing may still hold a file or a pool thread when the caller deletes the temp file.
     await Promise.allSettled(slots.map((slot) => slot.prepared));
+    // The write has already failed; an error from closing on top of it would only hide why.
+    await out?.close().catch(() => undefined);
     if (options.signal?.aborted && !(error instanceof PyslimError && error.code === 'INTERRUPTED')) {
       throw new PyslimError('INTERRUPTED', 'build interrupted', { stage: 'zip', cause: error });
     }
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    await out?.close();
   }
 }
 
@@ -330,7 +340,7 @@ function startEntry(entry: ZipInputEntry, nameBytes: Buffer, settings: Settings)
   }
   const prepared = settings.limiter.run(false, async () => {
     throwIfAborted(settings.signal);
-    const data = await fs.readFile(source.path, { signal: settings.signal });
+    const data = await readWholeFile(source.path, source.size, settings.signal);
     if (data.length !== source.size) throw changedWhileZipping(source.path);
     return compressBuffer(data, settings.level);
   });
@@ -339,9 +349,22 @@ function startEntry(entry: ZipInputEntry, nameBytes: Buffer, settings: Settings)
   return { entry, nameBytes, reserved: source.size, prepared };
 }
 
+/**
+ * Reads a file that is compressed whole. Small files are read synchronously: the promise API
+ * costs about four pool round trips per file, and on an 8,000-file tree that was a second of CPU
+ * (of about fourteen) against half a second for readFileSync, measured on this kind of machine.
+ * A small read blocks the event loop for well under a millisecond; the pool keeps compressing.
+ */
+async function readWholeFile(file: string, size: number, signal: AbortSignal): Promise<Buffer> {
+  return size <= SYNC_READ_MAX ? readFileSync(file) : fs.readFile(file, { signal });
+}
+
 /** Deflates one whole file, or keeps it stored when deflate does not make it smaller. */
 async function compressBuffer(data: Buffer, level: number): Promise<Compressed> {
-  const wrapped = await gzip(data, { level });
+  // One output chunk that fits the whole member: zlib's default 16 KiB chunks would cost a pool
+  // round trip and a copy each. Deflate's worst case is a few bytes per 16 KiB stored block.
+  const chunkSize = Math.min(Math.max(data.length + (data.length >> 10) + 64, zlib.constants.Z_MIN_CHUNK), MAX_CHUNK);
+  const wrapped = await gzip(data, { level, chunkSize });
   const { payload, crc, size } = unwrapGzip(wrapped);
   if (size !== data.length % 2 ** 32) throw new PyslimError('INTERNAL', 'zlib returned a gzip member of the wrong length', { stage: 'zip' });
   // Ties go to stored: readers do less work for the same bytes.
