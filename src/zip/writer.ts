@@ -40,6 +40,7 @@ export const VERSION_MADE_BY = (3 << 8) | 20;
  * three benchmark runs (test/bench/zip-writer.js); the memory budget bounds what they hold.
  */
 export const DEFAULT_CONCURRENCY = 8;
+/** zlib's maximum: the zip is what Lambda downloads on every cold start. */
 export const DEFAULT_LEVEL = 9;
 /** Files above this are streamed at their turn instead of read whole. */
 export const DEFAULT_STREAM_THRESHOLD = 16 * 1024 * 1024;
