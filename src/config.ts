@@ -11,6 +11,7 @@ import type { Exec } from './exec.js';
 import { compileGlobs, type GlobSet } from './glob.js';
 import type { IndexConfig } from './installers/index-config.js';
 import { INSTALLER_CHOICES, type InstallerChoice } from './installers/types.js';
+import type { BudgetLimits } from './pipeline/budget.js';
 import { BYTECODE_MODES, type BytecodeMode } from './pipeline/compile.js';
 import { STRIP_MODES, type StripMode } from './pipeline/strip.js';
 import { PRUNE_PROFILES, type PruneProfile } from './rules/registry.js';
@@ -43,6 +44,12 @@ export interface BuildOptions {
   out?: string;
   /** Fail (budget exceeded) when the zip is larger: bytes, or a size such as "10MB" or "50MiB". */
   budget?: number | string;
+  /** Fail when the unzipped content, layers included, is larger. */
+  budgetUnzipped?: number | string;
+  /** Per-package limits on the unzipped size after trimming: { numpy: '30MB' } or ['numpy=30MB']. */
+  budgetPackages?: Record<string, number | string> | string[];
+  /** Unzipped size of the layers the function runs with, counted in --budget-unzipped and Lambda's 250 MiB limit. */
+  layersSize?: number | string;
   /** Extra prune globs, matched against paths inside the zip (.gitignore style). */
   exclude?: string[];
   /** Globs protected from every prune rule, --exclude included. */
@@ -110,6 +117,7 @@ export interface ResolvedBuildConfig {
   installer: InstallerChoice;
   out: string;
   budgetBytes: number | null;
+  budgets: BudgetLimits;
   exclude: GlobSet;
   keep: GlobSet;
   prune: PruneProfile;
@@ -212,9 +220,16 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     options.budget === undefined ? null : typeof options.budget === 'number' ? checkedBytes(options.budget) : parseSize(options.budget, 'budget');
 
   const env = options.env ?? process.env;
+  const budgets: BudgetLimits = {
+    zipBytes: budgetBytes,
+    unzippedBytes: sizeOption(options.budgetUnzipped, '--budget-unzipped'),
+    packages: resolvePackageBudgets(options.budgetPackages),
+    layersBytes: sizeOption(options.layersSize, '--layers-size') ?? 0,
+  };
   return {
     dir,
     requirements,
+    budgets,
     runtime,
     arch,
     installer,
@@ -295,6 +310,24 @@ function resolveIndexFlags(options: BuildOptions, cwd: string): Partial<IndexCon
   if (options.trustedHosts?.length) flags.trustedHosts = options.trustedHosts;
   if (options.constraints?.length) flags.constraints = options.constraints.map(local);
   return flags;
+}
+
+function sizeOption(value: number | string | undefined, option: string): number | null {
+  if (value === undefined) return null;
+  return typeof value === 'number' ? checkedBytes(value) : parseSize(value, option);
+}
+
+/** `numpy=30MB` pairs (or an object): the package's unzipped size after trimming. */
+function resolvePackageBudgets(value: BuildOptions['budgetPackages']): BudgetLimits['packages'] {
+  if (value === undefined) return [];
+  const pairs = Array.isArray(value)
+    ? value.map((pair) => {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) throw new PyslimError('INVALID_SIZE', `invalid --budget-package "${pair}"`, { hint: 'Use name=size, e.g. --budget-package numpy=30MB' });
+        return [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()] as const;
+      })
+    : Object.entries(value);
+  return pairs.map(([name, size]) => ({ name, limitBytes: typeof size === 'number' ? checkedBytes(size) : parseSize(size, `budget for ${name}`) }));
 }
 
 function checkedBytes(value: number): number {

@@ -20,6 +20,7 @@ import { diffReports, readComparable } from '../inspect/diff.js';
 import { inspectZip } from '../inspect/inspect.js';
 import { profileZip, type ProfileZipOptions } from '../inspect/profile-zip.js';
 import { renderDiffTable, renderInspectTable } from './render-inspect.js';
+import { describeCheck, renderMarkdown } from './render-markdown.js';
 import { renderBuildTable, renderProfileTable, renderRules, renderWarnings } from './render-table.js';
 
 interface Io {
@@ -62,6 +63,12 @@ interface BuildFlags {
   bytecode?: string;
   profile?: boolean;
   runs?: string;
+  budgetUnzipped?: string;
+  budgetPackage?: string[];
+  layersSize?: string;
+  format: string;
+  annotations?: boolean;
+  compare?: string;
   quiet?: boolean;
   strict?: boolean;
   debug?: boolean;
@@ -102,16 +109,48 @@ function abortOnSignals(controller: AbortController): () => void {
   };
 }
 
-function budgetLine(report: BuildReport): string | undefined {
-  if (!report.budget || report.budget.ok) return undefined;
-  const { limitBytes } = report.budget;
-  return `error: the zip is ${prettyBytes(report.output.bytes)}, over the budget of ${prettyBytes(limitBytes)} by ${prettyBytes(report.output.bytes - limitBytes)}. Trim it (--exclude, --prune aggressive) or raise --budget`;
+/** One line per exceeded limit, then the biggest contributors and what would cut them. */
+export function budgetFailureLines(report: BuildReport): string[] {
+  const failed = report.budgets.checks.filter((c) => !c.ok);
+  if (failed.length === 0) return [];
+  const over = (actual: number, limit: number) => `${prettyBytes(actual)}, over ${prettyBytes(limit)} by ${prettyBytes(actual - limit)}`;
+  const lines = failed.map((c) => {
+    switch (c.kind) {
+      case 'zip':
+        return `error: the zip is ${prettyBytes(c.actualBytes)}, over the budget of ${prettyBytes(c.limitBytes)} by ${prettyBytes(c.actualBytes - c.limitBytes)}`;
+      case 'unzipped':
+        return `error: unzipped (layers included) is ${over(c.actualBytes, c.limitBytes)} (--budget-unzipped)`;
+      case 'package':
+        return `error: ${c.name} is ${over(c.actualBytes, c.limitBytes)} unzipped (--budget-package)`;
+      case 'lambda-unzipped':
+        return `error: function and layers unzip to ${over(c.actualBytes, c.limitBytes)}, Lambda's limit (250 MiB): Lambda will refuse to create it`;
+    }
+  });
+  const biggest = report.budgets.contributors.map((p) => `${p.name} ${prettyBytes(p.bytes)}`).join(', ');
+  const cuts = report.budgets.suggestions.map((s) => `${s.action} −${prettyBytes(s.savesBytes)}`).join('; ');
+  lines.push(`biggest: ${biggest || 'the function source'}${cuts ? `. Would cut: ${cuts}` : ''}`);
+  return lines;
+}
+
+/** GitHub workflow commands: one error annotation per exceeded limit, one warning per warning. */
+export function annotations(report: BuildReport): string[] {
+  const escape = (text: string) => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return [
+    ...report.budgets.checks.filter((c) => !c.ok).map((c) => `::error title=pyslim budget::${escape(describeCheck(c))}, over by ${prettyBytes(c.actualBytes - c.limitBytes)}`),
+    ...report.warnings.map((w) => `::warning title=pyslim ${w.code}::${escape(w.message)}`),
+  ];
 }
 
 async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Promise<number> {
   const controller = new AbortController();
   const release = abortOnSignals(controller);
-  const showProgress = io.stderrIsTTY && !flags.quiet && !io.env.CI;
+  const format = flags.format;
+  if (!['table', 'json', 'markdown'].includes(format)) {
+    io.err(`error: invalid --format "${format}". Use one of table, json, markdown\n`);
+    release();
+    return EXIT_CODES.usage;
+  }
+  const showProgress = io.stderrIsTTY && !flags.quiet && !io.env.CI && format !== 'json';
   const progress = showProgress ? createProgressRenderer({ write: io.err, columns: io.columns }) : undefined;
   try {
     const report = await build({
@@ -144,6 +183,9 @@ async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Pro
       handler: flags.handler,
       verifySkip: flags.verifySkip?.flatMap((v) => v.split(',')),
       bytecode: flags.bytecode as BuildOptions['bytecode'],
+      budgetUnzipped: flags.budgetUnzipped,
+      budgetPackages: flags.budgetPackage,
+      layersSize: flags.layersSize,
       profile: flags.profile,
       profileRuns: flags.runs === undefined ? undefined : Number(flags.runs),
       reportPaths: flags.json ? [flags.json] : [],
@@ -152,12 +194,21 @@ async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Pro
       onProgress: progress?.onProgress,
     });
     progress?.stop();
-    if (flags.json) await writeFileAtomic(path.resolve(flags.json), `${JSON.stringify(report, null, 2)}\n`);
-    if (!flags.quiet) io.out(`${renderBuildTable(report)}\n`);
+    const compare = flags.compare ? diffReports(await readComparable(flags.compare), report) : undefined;
+    const json = `${JSON.stringify(compare ? { ...report, compare } : report, null, 2)}\n`;
+    if (flags.json) await writeFileAtomic(path.resolve(flags.json), json);
+    if (!flags.quiet) {
+      if (format === 'json') io.out(json);
+      else if (format === 'markdown') io.out(renderMarkdown(report, compare));
+      else io.out(`${renderBuildTable(report)}${compare ? `\n\n${renderDiffTable(compare)}` : ''}\n`);
+    }
+    // In GitHub Actions, the summary lands on the run's page.
+    if (io.env.GITHUB_STEP_SUMMARY) await fs.appendFile(io.env.GITHUB_STEP_SUMMARY, `${renderMarkdown(report, compare)}\n`);
+    if (flags.annotations) for (const line of annotations(report)) io.out(`${line}\n`);
     if (report.warnings.length > 0) io.err(`${renderWarnings(report)}\n`);
-    const overBudget = budgetLine(report);
-    if (overBudget) io.err(`${overBudget}\n`);
-    return exitCodeFor({ withinBudget: !overBudget, warnings: report.warnings.length, strict: flags.strict });
+    const overBudget = budgetFailureLines(report);
+    if (overBudget.length > 0) io.err(`${overBudget.join('\n')}\n`);
+    return exitCodeFor({ withinBudget: report.budgets.ok, warnings: report.warnings.length, strict: flags.strict });
   } catch (error) {
     progress?.stop();
     io.err(`${renderError(error, Boolean(flags.debug))}\n`);
@@ -241,6 +292,12 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('-o, --out <file>', 'output zip', DEFAULT_OUT)
     .option('--json <file>', 'write the machine-readable report')
     .option('--budget <size>', 'exit 3 when the zip is larger, e.g. 10MB, 50MiB, 3000000')
+    .option('--budget-unzipped <size>', 'exit 3 when the unzipped content (layers included) is larger')
+    .option('--budget-package <name=size>', 'exit 3 when a package is larger unzipped (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--layers-size <size>', 'unzipped size of the layers the function runs with (counts toward the 250 MiB limit)')
+    .addOption(new Option('--format <format>', 'stdout: table, json or markdown').default('table'))
+    .option('--annotations', 'print GitHub workflow commands for budget failures and warnings')
+    .option('--compare <report.json|zip>', 'show per-package deltas against a previous build')
     .addOption(new Option('--prune <profile>', `prune profile: ${PRUNE_PROFILES.join(', ')} (see pyslim rules)`).default('safe'))
     .option('--exclude <glob...>', 'extra paths to prune (.gitignore-style globs)')
     .option('--keep <glob...>', 'paths no prune rule may remove')

@@ -1,6 +1,7 @@
 /** The terminal rendering of a build report. Renderers return strings; only the CLI prints. */
 import prettyBytes from 'pretty-bytes';
 import type { InitProfile } from '../pipeline/profile.js';
+import { describeCheck } from './render-markdown.js';
 import type { BuildReport } from '../pipeline/report.js';
 import { BOTO_SERVICES_RULE } from '../rules/boto.js';
 import { PRUNE_RULES, USER_EXCLUDE_RULE } from '../rules/registry.js';
@@ -98,10 +99,7 @@ export function renderBuildTable(report: BuildReport): string {
       .join(', ')}`,
   );
   if (init) lines.push('', renderInit(init));
-  if (report.budget) {
-    const { limitBytes, ok } = report.budget;
-    lines.push(`budget   ${bytes(zip)} of ${bytes(limitBytes)}: ${ok ? 'ok' : `EXCEEDED by ${bytes(zip - limitBytes)}`}`);
-  }
+  lines.push(`limits   ${report.budgets.checks.map((c) => `${describeCheck(c)} ${c.ok ? 'ok' : 'EXCEEDED'}`).join('; ')}`);
   return lines.join('\n');
 }
 

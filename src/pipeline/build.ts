@@ -54,6 +54,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const dirs = { deps: path.join(work, 'deps'), tmp: path.join(work, 'tmp'), src: path.join(work, 'src'), runtime: path.join(work, 'runtime') };
   let tempZip: string | undefined;
   try {
+    let collected = 0;
     const installed = await stage('install', () =>
       installDependencies({
         config,
@@ -61,7 +62,13 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
         depsDir: dirs.deps,
         scratchDir: dirs.tmp,
         signal,
-        onLine: (line) => emit({ stage: 'install', status: 'progress', message: line }),
+        onLine: (line) => {
+          // pip announces each distribution it resolves with "Collecting" (or "Processing" for files).
+          const found = /^\s*(?:Collecting|Processing) (\S+)/.exec(line);
+          if (!found) return;
+          const name = path.basename(found[1]!).replace(/-\d.*\.(whl|tar\.gz|zip)$/, '');
+          emit({ stage: 'install', status: 'progress', current: ++collected, message: `installing package ${collected} (${name})` });
+        },
       }),
     );
     const inventory = await stage('inventory', () =>
@@ -195,6 +202,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       output: { path: config.out, bytes: zipped.bytes, entries: zipped.entries, unzippedBytes: zipped.unzippedBytes, sha256: zipped.sha256 },
       compressedSizes: zipped.compressedSizes,
       budgetBytes: config.budgetBytes,
+      budgetLimits: config.budgets,
       profile: config.prune,
       trim: trim.summary,
       strip,

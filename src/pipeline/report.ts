@@ -7,6 +7,7 @@ import type { PruneProfile } from '../rules/registry.js';
 import type { AliasedService, ImpliedService } from '../rules/boto.js';
 import type { KeptRuntimePackage } from '../rules/runtime-packages.js';
 import type { NativeSummary } from './audit.js';
+import { checkBudgets, type BudgetLimits, type BudgetResult } from './budget.js';
 import type { ContainerInfo } from './install.js';
 import type { StripMode } from './strip.js';
 import type { BytecodeMode } from './compile.js';
@@ -111,6 +112,8 @@ export interface BuildReport {
   init: InitProfile | null;
   /** The --budget check on the zip's size, or null without one. */
   budget: { limitBytes: number; ok: boolean } | null;
+  /** Every size check (--budget, --budget-unzipped, --budget-package, Lambda's 250 MiB), contributors and what would cut them. */
+  budgets: BudgetResult;
   /** Milliseconds per stage. */
   timings: Record<string, number>;
   warnings: BuildWarning[];
@@ -133,6 +136,7 @@ export interface ReportInput {
   output: BuildReport['output'];
   compressedSizes: ReadonlyMap<string, number>;
   budgetBytes: number | null;
+  budgetLimits: BudgetLimits;
   profile: PruneProfile;
   trim: TrimSummary;
   strip: BuildReport['strip'];
@@ -204,7 +208,7 @@ export function createReport(input: ReportInput): BuildReport {
   const all = [...tallies.values()];
   const sum = (pick: (t: Tally) => number) => all.reduce((n, t) => n + pick(t), 0);
 
-  return {
+  const report: Omit<BuildReport, 'budgets'> = {
     pyslimVersion: input.pyslimVersion,
     runtime: input.runtime,
     arch: input.arch,
@@ -240,4 +244,8 @@ export function createReport(input: ReportInput): BuildReport {
     timings: input.timings,
     warnings: input.warnings,
   };
+  const budgets = checkBudgets(report, input.budgetLimits, input.zipped);
+  const { timings, warnings, ...head } = report;
+  // budgets sits beside budget in the JSON, before timings and warnings.
+  return { ...head, budgets, timings, warnings };
 }

@@ -5,7 +5,8 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXAMPLES, runCli, startCli } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, EXAMPLES, runCli, startCli } from '../helpers/cli.js';
 import { extractReadOnly, listFiles, removeTree, runPythonIn, tempDir, treeFingerprint } from '../helpers/lambda.js';
 
 const cleanup: string[] = [];
@@ -192,16 +193,81 @@ describe('pyslim build on the example', () => {
     expect(treeFingerprint(ws.dir)).toBe(before);
   });
 
-  it('exits 3 when the zip is over --budget, and still writes it', () => {
+  it('exits 3 when the zip is over --budget, names the biggest packages and what would cut them, and still writes the zip', () => {
     const ws = workspace();
-    const result = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--budget', '1MB', '--json', 'r.json', '-q'], { cwd: ws.root, env: ws.env });
+    const result = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--budget', '1MB', '--json', 'r.json', '-q', '--annotations'], { cwd: ws.root, env: ws.env });
     expect(result.status).toBe(3);
-    expect(oneLine(result.stderr)).toMatch(/^error: the zip is [\d.]+ MB, over the budget of 1 MB by [\d.]+ MB\./);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^error: the zip is [\d.]+ MB, over the budget of 1 MB by [\d.]+ MB$/);
+    expect(lines[1]).toMatch(/^biggest: pydantic_core [\d.]+ MB, pydantic [\d.]+ MB, .*\. Would cut: --prune aggressive \(licences, docs, translations\) −[\d.]+ kB$/);
+    expect(lines).toHaveLength(2);
+    expect(result.stdout).toMatch(/^::error title=pyslim budget::the zip: [\d.]+ MB of 1 MB, over by [\d.]+ MB$/m);
     expect(existsSync(path.join(ws.root, 'dist/function.zip'))).toBe(true);
     const report = JSON.parse(readFileSync(path.join(ws.root, 'r.json'), 'utf8'));
     expect(report.budget).toEqual({ limitBytes: 1_000_000, ok: false });
+    expect(report.budgets.ok).toBe(false);
     const within = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--budget', '50MiB', '-q'], { cwd: ws.root, env: ws.env });
     expect(within.status).toBe(0);
+  });
+
+  it("exits 3 over Lambda's 250 MiB unzipped limit, counting --layers-size", () => {
+    const ws = workspace();
+    const result = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--layers-size', '255MB', '-q', '--no-verify', '--bytecode', 'none'], { cwd: ws.root, env: ws.env });
+    expect(result.status).toBe(3);
+    expect(result.stderr).toMatch(/^error: function and layers unzip to 26\d(\.\d+)? MB, over 262 MB by [\d.]+ MB, Lambda's limit \(250 MiB\): Lambda will refuse to create it$/m);
+    const fits = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--layers-size', '200MB', '-q', '--no-verify', '--bytecode', 'none'], { cwd: ws.root, env: ws.env });
+    expect(fits.status).toBe(0);
+  });
+
+  it('exits 3 over a per-package budget', () => {
+    const ws = workspace();
+    const result = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--budget-package', 'pydantic-core=1MB', '--budget-package', 'requests=1MB', '-q', '--no-verify'], { cwd: ws.root, env: ws.env });
+    expect(result.status).toBe(3);
+    expect(result.stderr).toMatch(/^error: pydantic_core is [\d.]+ MB, over 1 MB by [\d.]+ MB unzipped \(--budget-package\)$/m);
+    expect(result.stderr).not.toMatch(/requests is/);
+  });
+
+  it('--format json and markdown on stdout, and a GitHub job summary', () => {
+    const ws = workspace();
+    const summary = path.join(ws.root, 'summary.md');
+    writeFileSync(summary, '# earlier step\n');
+    const json = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--format', 'json'], { cwd: ws.root, env: { ...ws.env, GITHUB_STEP_SUMMARY: summary } });
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout).output.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const written = readFileSync(summary, 'utf8');
+    expect(written.startsWith('# earlier step\n### pyslim: `function.zip`')).toBe(true);
+    expect(written).toContain('| pydantic_core |');
+    const markdown = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--format', 'markdown'], { cwd: ws.root, env: ws.env });
+    expect(markdown.stdout).toMatch(/^### pyslim: `function\.zip` [\d.]+ MB ✅ within budget$/m);
+    const bad = runCli(['build', 'fn', '--format', 'yaml'], { cwd: ws.root, env: ws.env });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('error: invalid --format "yaml". Use one of table, json, markdown\n');
+  });
+
+  it('--compare shows per-package deltas against a previous report', () => {
+    const ws = workspace();
+    const first = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--json', 'before.json', '-q', '--no-verify'], { cwd: ws.root, env: ws.env });
+    expect(first.status).toBe(0);
+    writeFileSync(path.join(ws.dir, 'requirements.txt'), 'requests\npydantic\nsix\n');
+    const second = runCli(['build', 'fn', '--installer', 'local', '--runtime', 'python3.11', '--compare', 'before.json', '--format', 'markdown', '--no-verify'], { cwd: ws.root, env: ws.env });
+    expect(second.status).toBe(0);
+    expect(second.stdout).toMatch(/^\*\*Compared with `before\.json`\*\*: unzipped \+[\d.]+ kB, zip \+[\d.]+ kB$/m);
+    expect(second.stdout).toMatch(/^\| six \| new \| \+[\d.]+ kB \| \+[\d.]+ kB \|$/m);
+  });
+
+  it('shows progress on a terminal only, never under CI, --quiet or --format json', () => {
+    const ws = workspace();
+    // util-linux `script` gives the CLI a pseudo-terminal, as an interactive shell would.
+    const onTty = (args: string, extraEnv: Record<string, string> = {}) =>
+      spawnSync('script', ['-qec', `${process.execPath} ${BIN} build fn --installer local --runtime python3.11 ${args}`, '/dev/null'], {
+        cwd: ws.root,
+        encoding: 'utf8',
+        env: { ...process.env, CI: '', PIP_RETRIES: '0', TMPDIR: ws.tmp, ...extraEnv },
+      }).stdout;
+    expect(onTty('-o a.zip')).toMatch(/✓ install [\d.]+s[\s\S]*✓ compile [\d.]+s[\s\S]*✓ zip [\d.]+s/);
+    expect(onTty('-o b.zip -q')).not.toContain('✓');
+    expect(onTty('-o c.zip --format json')).not.toContain('✓');
+    expect(onTty('-o d.zip', { CI: 'true' })).not.toContain('✓');
   });
 
   it('stops on Ctrl-C: exit 130, no zip, no temp files, the folder untouched', async () => {

@@ -9,4 +9,8 @@ export const quietSections = {
   verify: null,
   bytecode: { mode: 'none' as const, interpreter: null, files: 0, bytes: 0, failed: [], keptSources: [] },
   init: null,
+  budgets: { ok: true, checks: [], contributors: [], suggestions: [] },
 };
+
+/** Budget limits that check nothing but Lambda's own. */
+export const noBudgets = { zipBytes: null, unzippedBytes: null, packages: [], layersBytes: 0 };

@@ -1,4 +1,4 @@
-import { quietSections } from '../helpers/report.js';
+import { noBudgets, quietSections } from '../helpers/report.js';
 import { describe, expect, it } from 'vitest';
 import { SOURCE_OWNER, UNATTRIBUTED, type Distribution, type Inventory, type TreeFile } from '../../src/pipeline/inventory.js';
 import type { PruneResult } from '../../src/pipeline/prune.js';
@@ -58,6 +58,7 @@ describe('createReport', () => {
     output: { path: '/o.zip', bytes: 900, entries: 6, unzippedBytes: 1143, sha256: 'x' },
     compressedSizes,
     budgetBytes: 800,
+    budgetLimits: { ...noBudgets, zipBytes: 800, packages: [{ name: 'Big', limitBytes: 900 }] },
     profile: 'safe',
     trim: { runtimePackages: null, botoServices: null },
     strip: null,
@@ -102,5 +103,15 @@ describe('createReport', () => {
 
   it('checks the budget against the zip size', () => {
     expect(report.budget).toEqual({ limitBytes: 800, ok: false });
+  });
+
+  it("checks every budget, Lambda's 250 MiB limit included, and names the biggest contributors", () => {
+    expect(report.budgets.checks).toEqual([
+      { kind: 'zip', limitBytes: 800, actualBytes: 900, ok: false },
+      { kind: 'package', name: 'big', limitBytes: 900, actualBytes: 1000, ok: false },
+      { kind: 'lambda-unzipped', limitBytes: 262_144_000, actualBytes: 1143, ok: true },
+    ]);
+    expect(report.budgets.ok).toBe(false);
+    expect(report.budgets.contributors.map((c) => c.name)).toEqual(['big', 'small']);
   });
 });
