@@ -8,12 +8,10 @@
  * only when the whole build has succeeded.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import archiver from 'archiver';
-import { throwIfAborted } from '../errors.js';
-import { readZipEntries } from '../zip-reader.js';
+import { writeZipFile, type WrittenEntry, type ZipInputEntry } from '../zip/writer.js';
 import type { TreeFile } from './inventory.js';
 
 /**
@@ -25,14 +23,14 @@ export const FIXED_ZIP_DATE = new Date(Date.UTC(1980, 0, 1, 0, 0, 0));
 export const FILE_MODE = 0o644;
 export const EXECUTABLE_MODE = 0o755;
 export const DIRECTORY_MODE = 0o755;
-/** zlib's maximum. */
-export const COMPRESSION_LEVEL = 9;
 
 export interface ZipOptions {
   /** What goes in, already free of duplicate paths, sorted by path. */
   files: readonly TreeFile[];
   /** The final output path; the zip is written to a temp file beside it. */
   out: string;
+  /** Entries already compressed (from the cache), by path; they are copied as they are. */
+  precompressed?: ReadonlyMap<string, ZipInputEntry['source']>;
   signal?: AbortSignal;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
@@ -46,6 +44,8 @@ export interface ZipResult {
   sha256: string;
   /** Compressed size of each file entry, by path. */
   compressedSizes: Map<string, number>;
+  /** Every entry as written (method, CRC, sizes, data offset), for the cache. */
+  written: WrittenEntry[];
 }
 
 /** The folder entries a set of file paths implies, e.g. "a/b/c.py" → "a/", "a/b/". */
@@ -57,59 +57,39 @@ export function folderEntries(paths: readonly string[]): string[] {
   return [...folders];
 }
 
+/** The zip's entries in their one order: folders and files sorted together by path. */
+export function zipEntries(files: readonly TreeFile[], precompressed?: ReadonlyMap<string, ZipInputEntry['source']>): ZipInputEntry[] {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const names = [...folderEntries([...byPath.keys()]), ...byPath.keys()].sort();
+  return names.map((name): ZipInputEntry => {
+    const file = byPath.get(name);
+    if (!file) return { name, mode: DIRECTORY_MODE, source: { kind: 'directory' } };
+    const mode = file.executable ? EXECUTABLE_MODE : FILE_MODE;
+    return { name, mode, source: precompressed?.get(name) ?? { kind: 'file', path: file.abs, size: file.size } };
+  });
+}
+
 export async function writeZip(options: ZipOptions): Promise<ZipResult> {
   const out = path.resolve(options.out);
   await fs.mkdir(path.dirname(out), { recursive: true });
   const tempPath = path.join(path.dirname(out), `.pyslim-${path.basename(out)}-${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeArchive(tempPath, options);
-    const [sha256, stats, entries] = await Promise.all([hashFile(tempPath), fs.stat(tempPath), readZipEntries(tempPath)]);
+    const totalBytes = options.files.reduce((sum, f) => sum + f.size, 0);
+    const result = await writeZipFile(tempPath, zipEntries(options.files, options.precompressed), {
+      signal: options.signal,
+      onProgress: (done) => options.onProgress?.(done, totalBytes),
+    });
     const compressedSizes = new Map<string, number>();
     let unzippedBytes = 0;
-    for (const entry of entries) {
-      if (entry.isDirectory) continue;
+    for (const entry of result.entries) {
+      if (entry.name.endsWith('/')) continue;
       compressedSizes.set(entry.name, entry.compressedSize);
       unzippedBytes += entry.uncompressedSize;
     }
-    return { tempPath, bytes: stats.size, entries: entries.length, unzippedBytes, sha256, compressedSizes };
+    return { tempPath, bytes: result.bytes, entries: result.entries.length, unzippedBytes, sha256: await hashFile(tempPath), compressedSizes, written: result.entries };
   } catch (error) {
     await fs.rm(tempPath, { force: true });
     throw error;
-  }
-}
-
-async function writeArchive(tempPath: string, options: ZipOptions): Promise<void> {
-  const archive = archiver('zip', { zlib: { level: COMPRESSION_LEVEL }, forceLocalTime: false });
-  const output = createWriteStream(tempPath);
-  const done = pipeline(archive, output);
-  const onAbort = () => archive.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const totalBytes = options.files.reduce((sum, f) => sum + f.size, 0);
-    let doneBytes = 0;
-    archive.on('entry', (entry: archiver.EntryData) => {
-      doneBytes += entry.stats?.size ?? 0;
-      options.onProgress?.(doneBytes, totalBytes);
-    });
-    const files = new Map(options.files.map((f) => [f.path, f]));
-    const names = [...folderEntries([...files.keys()]), ...files.keys()].sort();
-    for (const name of names) {
-      throwIfAborted(options.signal);
-      const file = files.get(name);
-      if (!file) {
-        archive.append(Buffer.alloc(0), { name, date: FIXED_ZIP_DATE, mode: DIRECTORY_MODE });
-        continue;
-      }
-      // Passing stats makes archiver queue entries in call order (its own stat queue runs in
-      // parallel and would reorder them).
-      const stats = await fs.stat(file.abs);
-      archive.file(file.abs, { name, date: FIXED_ZIP_DATE, mode: file.executable ? EXECUTABLE_MODE : FILE_MODE, stats });
-    }
-    await archive.finalize();
-    await done;
-    throwIfAborted(options.signal);
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
   }
 }
 
