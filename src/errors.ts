@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   INVALID_ZIP: 'usage',
   INVALID_REPORT: 'usage',
   UNKNOWN_SERVICE: 'usage',
+  /** A dependency file (requirements.txt, pyproject.toml, a lockfile) is malformed or stale. */
+  INVALID_INPUT: 'usage',
+  /** A dependency declaration pyslim reads but cannot build (a VCS URL under the local installer, an unknown pip option). */
+  UNSUPPORTED_INPUT: 'usage',
   PYTHON_MISSING: 'environment',
   PIP_MISSING: 'environment',
   ENGINE_MISSING: 'environment',
