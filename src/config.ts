@@ -11,6 +11,7 @@ import type { Exec } from './exec.js';
 import { compileGlobs, type GlobSet } from './glob.js';
 import type { IndexConfig } from './installers/index-config.js';
 import { INSTALLER_CHOICES, type InstallerChoice } from './installers/types.js';
+import { DEFAULT_CACHE_MAX_BYTES } from './cache/store.js';
 import type { BudgetLimits } from './pipeline/budget.js';
 import { BYTECODE_MODES, type BytecodeMode } from './pipeline/compile.js';
 import { STRIP_MODES, type StripMode } from './pipeline/strip.js';
@@ -32,8 +33,14 @@ export interface ProgressEvent {
 export interface BuildOptions {
   /** Folder with the handler code. Default: the working directory. */
   dir?: string;
-  /** Requirements file. Default: `<dir>/requirements.txt` when it exists; without one only the source is packaged. */
+  /**
+   * The dependency file: requirements.txt, pyproject.toml, uv.lock or poetry.lock. Default: the
+   * first of those found in `dir` (a lockfile beside its pyproject.toml); without one only the
+   * source is packaged.
+   */
   requirements?: string;
+  /** Optional-dependency extras or dependency groups to include (dev groups are left out unless named). */
+  groups?: string[];
   /** Lambda runtime, python3.9 … python3.14. Default python3.12. */
   runtime?: string;
   /** x86_64 (default, as on Lambda) or arm64. */
@@ -78,6 +85,10 @@ export interface BuildOptions {
   constraints?: string[];
   /** Keep the build's temp folder (its path is in report.workDir), for debugging. */
   keepTemp?: boolean;
+  /** Reuse installed, pruned and compressed dependencies across builds. Default true. */
+  cache?: boolean;
+  /** Cap on the cache's size; least-recently used entries go first. Default 5GiB (or $PYSLIM_CACHE_MAX_SIZE). */
+  cacheMaxSize?: number | string;
   /** Keep only these AWS services' botocore models (client names as in boto3.client('s3')). */
   botoServices?: string[];
   /** Leave out boto3, botocore, s3transfer, jmespath (and python-dateutil, six, urllib3 when nothing else needs them): the runtime provides them. */
@@ -111,7 +122,9 @@ export interface BuildOptions {
 
 export interface ResolvedBuildConfig {
   dir: string;
+  /** The dependency file given explicitly, or null to look for one in dir. */
   requirements: string | null;
+  groups: string[];
   runtime: RuntimeName;
   arch: ArchName;
   installer: InstallerChoice;
@@ -132,6 +145,8 @@ export interface ResolvedBuildConfig {
   indexFlags: Partial<IndexConfig>;
   cwd: string;
   keepTemp: boolean;
+  cache: boolean;
+  cacheMaxBytes: number;
   botoServices: string[] | null;
   excludeRuntimePackages: boolean;
   strip: StripMode | null;
@@ -207,9 +222,6 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
         hint: 'Check the -r/--requirements path',
       });
     }
-  } else {
-    const candidate = path.join(dir, 'requirements.txt');
-    if ((await statOrUndefined(candidate))?.isFile()) requirements = candidate;
   }
 
   const out = path.resolve(cwd, options.out ?? DEFAULT_OUT);
@@ -229,6 +241,7 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
   return {
     dir,
     requirements,
+    groups: options.groups ?? [],
     budgets,
     runtime,
     arch,
@@ -247,6 +260,8 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     indexFlags: resolveIndexFlags(options, cwd),
     cwd,
     keepTemp: options.keepTemp ?? false,
+    cache: options.cache ?? true,
+    cacheMaxBytes: sizeOption(options.cacheMaxSize ?? env.PYSLIM_CACHE_MAX_SIZE, '--cache-max-size') ?? DEFAULT_CACHE_MAX_BYTES,
     botoServices: resolveBotoServicesOption(options.botoServices),
     excludeRuntimePackages: options.excludeRuntimePackages ?? false,
     strip: options.strip === undefined ? null : resolveChoice(options.strip, STRIP_MODES, 'debug', '--strip'),

@@ -11,5 +11,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     env: { PIP_RETRIES: '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+    // One private dependency cache for the whole run, never the user's.
+    globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

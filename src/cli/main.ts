@@ -7,7 +7,8 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import prettyBytes from 'pretty-bytes';
 import { PYSLIM_VERSION } from '../assets.js';
-import { DEFAULT_OUT, type BuildOptions } from '../config.js';
+import { DepsCache } from '../cache/store.js';
+import { DEFAULT_OUT, resolveCacheDir, type BuildOptions } from '../config.js';
 import { isPyslimError } from '../errors.js';
 import { INSTALLER_CHOICES } from '../installers/types.js';
 import { build } from '../pipeline/build.js';
@@ -53,6 +54,9 @@ interface BuildFlags {
   trustedHost?: string[];
   constraint?: string[];
   keepTemp?: boolean;
+  cache?: boolean;
+  cacheMaxSize?: string;
+  groups?: string[];
   prune?: string;
   botoServices?: string[];
   excludeRuntimePackages?: boolean;
@@ -175,6 +179,9 @@ async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Pro
       trustedHosts: flags.trustedHost,
       constraints: flags.constraint,
       keepTemp: flags.keepTemp,
+      cache: flags.cache,
+      cacheMaxSize: flags.cacheMaxSize,
+      groups: flags.groups?.flatMap((g) => g.split(',')),
       prune: flags.prune as BuildOptions['prune'],
       botoServices: flags.botoServices,
       excludeRuntimePackages: flags.excludeRuntimePackages,
@@ -285,7 +292,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .command('build')
     .description('build a deployment zip from a function folder and its requirements')
     .argument('[dir]', 'folder with the handler code', '.')
-    .option('-r, --requirements <file>', 'requirements file (default: <dir>/requirements.txt if present; without one only the source is packaged)')
+    .option('-r, --requirements <file>', 'requirements.txt, pyproject.toml, uv.lock or poetry.lock (default: the first found in <dir>; without one only the source is packaged)')
     .addOption(new Option('--runtime <name>', `Lambda runtime: ${Object.keys(RUNTIMES).join(', ')}`).default(DEFAULT_RUNTIME))
     .addOption(new Option('--arch <arch>', `architecture: ${Object.keys(ARCHITECTURES).join(', ')}`).default(DEFAULT_ARCH))
     .addOption(new Option('--installer <kind>', `${INSTALLER_CHOICES.join(', ')}: auto picks a container when an engine answers, else local`).default('auto'))
@@ -322,6 +329,9 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--trusted-host <host...>', 'hosts pip may reach without valid HTTPS')
     .option('-c, --constraint <file...>', 'pip constraint files')
     .option('--keep-temp', "keep the build's temp folder for inspection (its path is in the JSON report)")
+    .option('--no-cache', 'build the dependency layer from scratch and do not store it')
+    .option('--cache-max-size <size>', 'cap on the cache; least-recently used entries go first (default 5GiB)')
+    .option('--groups <names...>', 'optional-dependency extras or dependency groups to include (dev groups only when named)')
     .option('--strict', `exit ${EXIT_CODES.warnings} when the build has warnings`)
     .option('-q, --quiet', 'print only warnings and errors')
     .option('--debug', "show pip's output and stack traces on failure")
@@ -374,6 +384,21 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
           const diff = diffReports(await readComparable(before), await readComparable(after));
           if (flags.json) await writeFileAtomic(path.resolve(flags.json), `${JSON.stringify(diff, null, 2)}\n`);
           io.out(`${renderDiffTable(diff, { all: flags.all })}\n`);
+        }),
+      ),
+    );
+
+  const cache = program.command('cache').description("manage pyslim's dependency cache");
+  cache
+    .command('clean')
+    .description('remove every cached dependency layer')
+    .option('--cache-dir <dir>', 'the cache folder (default: $PYSLIM_CACHE_DIR, else $XDG_CACHE_HOME/pyslim, else ~/.cache/pyslim)')
+    .action(async (flags: { cacheDir?: string }) =>
+      setExitCode(
+        await runReader(io, {}, async () => {
+          const dir = resolveCacheDir(flags.cacheDir, io.env, process.cwd());
+          const { entries, bytes } = await new DepsCache(dir).clean();
+          io.out(`removed ${entries} cached layer${entries === 1 ? '' : 's'} (${prettyBytes(bytes)}) from ${dir}\n`);
         }),
       ),
     );

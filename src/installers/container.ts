@@ -14,13 +14,16 @@ import { ARCHITECTURES, RUNTIMES, type ArchName, type RuntimeName } from '../run
 import { diagnoseRunFailure, type Engine } from './engine.js';
 import type { ForwardedIndex, Mount } from './index-config.js';
 import { diagnosePipFailure } from './pip-diagnose.js';
-import type { Installer, PathArg, TargetPython } from './types.js';
+import { parsePipReport } from './pip-report.js';
+import type { Installer, InstallRequest, PathArg, TargetPython } from './types.js';
 
 /** Where pyslim's docker/ scripts appear inside the container. */
 export const CONTAINER_SCRIPTS = '/pyslim/scripts';
 const CONTAINER_OUT = '/pyslim/out';
 const CONTAINER_REQUIREMENTS = '/pyslim/req';
 const CONTAINER_PIP_CACHE = '/pyslim/pip-cache';
+/** Copies of local packages; pip builds them in place, so these mounts are writable. */
+const CONTAINER_LOCAL = '/pyslim/local';
 const INSTALL_MARKER = /^pyslim-install: running pip with (\S+) (\d+\.\d+)$/m;
 
 /** Host pip settings that are not index configuration but still shape pip's behaviour inside. */
@@ -139,53 +142,81 @@ export function createContainerInstaller(settings: ContainerSettings, exec: Exec
   const childEnv = { ...settings.env, ...settings.index.env };
   const scripts: Mount = { hostPath: SCRIPTS_DIR, containerPath: CONTAINER_SCRIPTS, readOnly: true };
 
+  /** One pip run in the image; every file it reads is in a folder mounted read-only. */
+  async function runPip(request: InstallRequest, extra: readonly string[], requirementsFile: string): Promise<{ log: string }> {
+    await fs.mkdir(settings.pipCacheDir, { recursive: true });
+    // The container may run as another uid than the owner of the temp folder (--container-user).
+    await fs.chmod(request.targetDir, 0o777);
+    const inRequirements = (file: string) => `${CONTAINER_REQUIREMENTS}/${path.relative(path.dirname(request.requirementsFile), file)}`;
+    const spec: RunSpec = {
+      name: containerName(),
+      mounts: [
+        scripts,
+        { hostPath: request.targetDir, containerPath: CONTAINER_OUT, readOnly: false },
+        { hostPath: path.dirname(request.requirementsFile), containerPath: CONTAINER_REQUIREMENTS, readOnly: true },
+        { hostPath: settings.pipCacheDir, containerPath: CONTAINER_PIP_CACHE, readOnly: false },
+        ...request.localPaths.map((p, i) => ({ hostPath: path.dirname(p), containerPath: `${CONTAINER_LOCAL}/${i}`, readOnly: false })),
+        ...settings.index.mounts,
+      ],
+      env: { HOME: '/tmp', PIP_CACHE_DIR: CONTAINER_PIP_CACHE, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+      envByName: [...indexEnvNames, ...forwarded],
+      command: [
+        `${CONTAINER_SCRIPTS}/install.sh`,
+        inRequirements(requirementsFile),
+        CONTAINER_OUT,
+        ...(request.requireHashes && requirementsFile === request.requirementsFile ? ['--require-hashes'] : []),
+        ...(request.constraintsFile ? ['-c', inRequirements(request.constraintsFile)] : []),
+        ...extra,
+      ],
+    };
+    const { result, aborted } = await runContainer(settings, exec, spec, childEnv, {
+      signal: request.signal,
+      timeoutMs: settings.timeoutMs,
+      onLine: request.onLine,
+    });
+    if (aborted) throw new PyslimError('INTERRUPTED', 'build interrupted');
+    const marker = INSTALL_MARKER.exec(result.stderr);
+    const failure = await diagnoseRunFailure(result, {
+      cli: settings.engine.cli,
+      image: settings.image,
+      arch: settings.arch,
+      scriptStarted: marker !== null,
+      timeoutMs: settings.timeoutMs,
+      localImageArch: () => localImageArch(settings, exec),
+    });
+    if (failure) throw failure;
+    if (result.exitCode !== 0) throw await diagnosePipFailure(result, { runtime: settings.runtime, arch: settings.arch, installer: 'docker' });
+    const imagePython = marker?.[2];
+    const wanted = RUNTIMES[settings.runtime].pythonVersion;
+    if (imagePython && imagePython !== wanted) {
+      throw new PyslimError('IMAGE_MISMATCH', `image ${settings.image} runs Python ${imagePython}, but the runtime is ${settings.runtime}`, {
+        hint: `Use the image for ${settings.runtime} (the default), or pass --image with Python ${wanted}`,
+      });
+    }
+    return { log: redact(`${result.stdout}\n${result.stderr}`) };
+  }
+
   return {
     kind: 'docker',
     reason: settings.reason,
     async install(request) {
-      await fs.mkdir(settings.pipCacheDir, { recursive: true });
-      // The container may run as another uid than the owner of the temp folder (--container-user).
-      await fs.chmod(request.targetDir, 0o777);
-      const spec: RunSpec = {
-        name: containerName(),
-        mounts: [
-          scripts,
-          { hostPath: request.targetDir, containerPath: CONTAINER_OUT, readOnly: false },
-          { hostPath: path.dirname(request.requirementsFile), containerPath: CONTAINER_REQUIREMENTS, readOnly: true },
-          { hostPath: settings.pipCacheDir, containerPath: CONTAINER_PIP_CACHE, readOnly: false },
-          ...settings.index.mounts,
-        ],
-        env: { HOME: '/tmp', PIP_CACHE_DIR: CONTAINER_PIP_CACHE, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
-        envByName: [...indexEnvNames, ...forwarded],
-        command: [`${CONTAINER_SCRIPTS}/install.sh`, `${CONTAINER_REQUIREMENTS}/${path.basename(request.requirementsFile)}`, CONTAINER_OUT],
-      };
-      const { result, aborted } = await runContainer(settings, exec, spec, childEnv, {
-        signal: request.signal,
-        timeoutMs: settings.timeoutMs,
-        onLine: request.onLine,
-      });
-      if (aborted) throw new PyslimError('INTERRUPTED', 'build interrupted');
-      const marker = INSTALL_MARKER.exec(result.stderr);
-      const failure = await diagnoseRunFailure(result, {
-        cli: settings.engine.cli,
-        image: settings.image,
-        arch: settings.arch,
-        scriptStarted: marker !== null,
-        timeoutMs: settings.timeoutMs,
-        localImageArch: () => localImageArch(settings, exec),
-      });
-      if (failure) throw failure;
-      if (result.exitCode !== 0) {
-        throw await diagnosePipFailure(result, { runtime: settings.runtime, arch: settings.arch, installer: 'docker' });
+      const first = await runPip(request, [], request.requirementsFile);
+      let log = first.log;
+      if (request.localPaths.length > 0) {
+        // The local packages' dependencies are in the requirements already.
+        const listing = path.join(request.scratchDir, 'local-requirements.txt');
+        await fs.writeFile(listing, `${request.localPaths.map((p, i) => `${CONTAINER_LOCAL}/${i}/${path.basename(p)}`).join('\n')}\n`);
+        log += (await runPip(request, ['--no-deps'], listing)).log;
       }
-      const imagePython = marker?.[2];
-      const wanted = RUNTIMES[settings.runtime].pythonVersion;
-      if (imagePython && imagePython !== wanted) {
-        throw new PyslimError('IMAGE_MISMATCH', `image ${settings.image} runs Python ${imagePython}, but the runtime is ${settings.runtime}`, {
-          hint: `Use the image for ${settings.runtime} (the default), or pass --image with Python ${wanted}`,
-        });
-      }
-      return { log: redact(`${result.stdout}\n${result.stderr}`) };
+      return { log };
+    },
+    async resolve(request) {
+      const report = `${CONTAINER_OUT}/.pyslim-resolve.json`;
+      await runPip({ ...request, localPaths: [] }, ['--dry-run', '--ignore-installed', '--quiet', '--report', report], request.requirementsFile);
+      const file = path.join(request.targetDir, '.pyslim-resolve.json');
+      const text = await fs.readFile(file, 'utf8');
+      await fs.rm(file, { force: true });
+      return parsePipReport(text);
     },
     async targetPython() {
       return containerTargetPython(settings, exec, childEnv);

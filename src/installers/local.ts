@@ -12,6 +12,7 @@ import { redact } from '../redact.js';
 import { ARCHITECTURES, RUNTIMES, manylinuxTags, type ArchName, type RuntimeName } from '../runtimes.js';
 import { hostTargetPython, type HostPython } from './host-python.js';
 import { diagnosePipFailure } from './pip-diagnose.js';
+import { parsePipReport } from './pip-report.js';
 import type { Installer, InstallRequest } from './types.js';
 
 export interface LocalInstallerOptions {
@@ -62,6 +63,16 @@ export function localPipArgs(runtime: RuntimeName, arch: ArchName, targetDir: st
   ];
 }
 
+/** The -r/-c/--require-hashes arguments of a request. */
+export function requirementArgs(request: Pick<InstallRequest, 'requirementsFile' | 'constraintsFile' | 'requireHashes'>): string[] {
+  return [
+    ...(request.requireHashes ? ['--require-hashes'] : []),
+    ...(request.constraintsFile ? ['-c', request.constraintsFile] : []),
+    '-r',
+    request.requirementsFile,
+  ];
+}
+
 export function createLocalInstaller(options: LocalInstallerOptions): Installer {
   const { exec, python } = options;
   const env = { ...options.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
@@ -71,24 +82,51 @@ export function createLocalInstaller(options: LocalInstallerOptions): Installer 
       signal: request.signal,
       onLine: request.onLine,
     });
+  const failed = async (result: Awaited<ReturnType<Exec>>, request: InstallRequest) => {
+    if (result.cancelled) return new PyslimError('INTERRUPTED', 'build interrupted');
+    return diagnosePipFailure(result, {
+      runtime: request.runtime,
+      arch: request.arch,
+      installer: 'local',
+      probeNewerGlibc: (requirement) => probeNewerGlibc(requirement, request.runtime, request.arch, request, runPip),
+    });
+  };
 
   return {
     kind: 'local',
     reason: options.reason,
     async install(request) {
       const { runtime, arch } = request;
-      const args = [...localPipArgs(runtime, arch, request.targetDir), ...(options.pipOptions ?? []), '-r', request.requirementsFile];
+      const args = [...localPipArgs(runtime, arch, request.targetDir), ...(options.pipOptions ?? []), ...requirementArgs(request)];
       const result = await runPip(runtime, arch, args, request);
-      if (result.cancelled) throw new PyslimError('INTERRUPTED', 'build interrupted');
-      if (result.exitCode !== 0) {
-        throw await diagnosePipFailure(result, {
-          runtime,
-          arch,
-          installer: 'local',
-          probeNewerGlibc: (requirement) => probeNewerGlibc(requirement, runtime, arch, request, runPip),
-        });
+      if (result.exitCode !== 0 || result.cancelled) throw await failed(result, request);
+      let log = `${result.stdout}\n${result.stderr}`;
+      if (request.localPaths.length > 0) {
+        // Local packages are built from source, without the wheel-only platform flags: pip cannot
+        // build anything for another platform, so the native-code audit checks what comes out.
+        // Their dependencies are already in the requirements.
+        const local = await runPip(runtime, arch, ['install', '--target', request.targetDir, '--no-compile', '--no-deps', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', ...(options.pipOptions ?? []), ...request.localPaths], request);
+        if (local.exitCode !== 0 || local.cancelled) throw await failed(local, request);
+        log += `\n${local.stdout}\n${local.stderr}`;
       }
-      return { log: redact(`${result.stdout}\n${result.stderr}`) };
+      return { log: redact(log) };
+    },
+    async resolve(request) {
+      const { runtime, arch } = request;
+      const report = path.join(request.scratchDir, `resolve-${process.pid}.json`);
+      const args = [
+        ...localPipArgs(runtime, arch, path.join(request.scratchDir, 'resolve-target')),
+        ...(options.pipOptions ?? []),
+        '--dry-run',
+        '--ignore-installed',
+        '--quiet',
+        '--report',
+        report,
+        ...requirementArgs(request),
+      ];
+      const result = await runPip(runtime, arch, args, request);
+      if (result.exitCode !== 0 || result.cancelled) throw await failed(result, request);
+      return parsePipReport(await fs.readFile(report, 'utf8'));
     },
     async targetPython() {
       return python.version === RUNTIMES[options.runtime].pythonVersion ? hostTargetPython(exec, env, python) : null;

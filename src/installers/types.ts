@@ -10,8 +10,14 @@ export type InstallerChoice = (typeof INSTALLER_CHOICES)[number];
 export type InstallerKind = 'local' | 'docker' | 'none';
 
 export interface InstallRequest {
-  /** The requirements file to install (absolute). */
+  /** The requirements file to install (absolute): pyslim's flattened copy, one requirement per line. */
   requirementsFile: string;
+  /** A constraints file for pip's -c, when the input has constraints. */
+  constraintsFile?: string;
+  /** Every requirement carries hashes: pip runs with --require-hashes. */
+  requireHashes: boolean;
+  /** Local folders or archives to build into the package (copies in pyslim's temp folder), installed without their dependencies. */
+  localPaths: readonly string[];
   /** An empty folder to install into. */
   targetDir: string;
   /** A folder for the installer's temp files (TMPDIR); the build deletes it, even when pip is killed. */
@@ -26,6 +32,14 @@ export interface InstallRequest {
 export interface InstallResult {
   /** pip's output, credentials masked, kept for --debug and diagnostics. */
   log: string;
+}
+
+/** One distribution pip would install, from its --dry-run report. */
+export interface ResolvedDistribution {
+  name: string;
+  version: string;
+  /** The artifact's hash when the index gives one (sha256=…). */
+  hash?: string;
 }
 
 /** A folder handed to a script that runs on the target interpreter. */
@@ -67,6 +81,8 @@ export interface Installer {
   /** Why this installer was chosen, for the report and the terminal. */
   readonly reason: string;
   install(request: InstallRequest): Promise<InstallResult>;
+  /** What pip would install, without installing it (pip --dry-run --report), for the cache key. */
+  resolve(request: InstallRequest): Promise<ResolvedDistribution[]>;
   /** The interpreter matching the runtime, or null when this installer has none. */
   targetPython(): Promise<TargetPython | null>;
 }

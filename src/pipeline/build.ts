@@ -1,35 +1,53 @@
 /**
- * The orchestrator: install → inventory → prune (→ strip) → audit → verify → zip → report. It
- * only chains the stages, times them, and owns the temp folder and the final rename, so that a
- * failed or interrupted build leaves nothing behind and never a partial zip at the output path.
+ * The orchestrator. Two layers, one chain:
+ *
+ *   dependencies (cached): install → inventory → prune (→ strip) → compile      deps.ts
+ *   the function's files:  inventory → prune → compile
+ *   together:              audit → verify (→ profile) → zip → report
+ *
+ * It only chains the stages, times them, and owns the temp folder and the final rename, so that
+ * a failed or interrupted build leaves nothing behind and never a partial zip at the output path.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PYSLIM_VERSION } from '../assets.js';
-import { resolveBuildConfig, type BuildOptions, type ProgressEvent, type ResolvedBuildConfig } from '../config.js';
+import { resolveBuildConfig, type BuildOptions, type ProgressEvent } from '../config.js';
 import { PyslimError, throwIfAborted } from '../errors.js';
 import { execSubprocess } from '../exec.js';
-import { botoDataBytes, botoServicesRule, listBotoServices, resolveBotoServices } from '../rules/boto.js';
-import type { PruneRule } from '../rules/registry.js';
-import { RUNTIME_PROVIDED_RULE, planRuntimeExclusion, runtimePackagesRule } from '../rules/runtime-packages.js';
+import type { InstallerKind, TargetPython } from '../installers/types.js';
 import { LAMBDA_DIRECT_UPLOAD_LIMIT } from '../size.js';
 import type { BuildWarning } from '../warnings.js';
-import { auditNativeCode } from './audit.js';
-import { installDependencies } from './install.js';
-import { UNATTRIBUTED, stageSourceFiles, takeInventory, type Inventory, type TreeFile } from './inventory.js';
-import type { TargetPython } from '../installers/types.js';
+import { DepsCache } from '../cache/store.js';
+import { compareGlibc } from '../elf.js';
+import { auditNativeCode, type NativeSummary } from './audit.js';
 import { compileBytecode } from './compile.js';
+import { dependencyLayer, layerRemovals, layerTreeFiles, type CacheStatus, type DepsLayer, type DepsOutcome } from './deps.js';
+import { hostPythonForRuntime, indexFlagsWith, noPythonReason, probeHostPython, selectInstaller, type ContainerInfo, type Selected } from './install.js';
+import { checkInstallable, prepareInput } from './input.js';
+import { UNATTRIBUTED, stageSourceFiles, takeInventory, type Inventory, type TreeFile } from './inventory.js';
 import { profileInit } from './profile.js';
 import { prune, type Removal } from './prune.js';
-import { createReport, type BuildReport, type TrimSummary } from './report.js';
-import { stripSharedObjects } from './strip.js';
+import { createReport, type BuildReport } from './report.js';
 import { verifyImports } from './verify.js';
 import { writeZip } from './zip.js';
 
 /** Rule name for installed files that a file of the function replaces at the same path. */
 export const SHADOWED_RULE = 'shadowed-by-source';
+
+const EMPTY_LAYER: DepsLayer = {
+  distributions: [],
+  before: [],
+  removed: [],
+  files: [],
+  trim: { runtimePackages: null, botoServices: null },
+  runtimeExcluded: [],
+  strip: null,
+  bytecode: null,
+  warnings: [],
+  resolved: [],
+};
 
 export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const config = await resolveBuildConfig(options);
@@ -45,131 +63,130 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     try {
       return await run();
     } finally {
-      timings[name] = Math.round(performance.now() - started);
+      timings[name] = (timings[name] ?? 0) + Math.round(performance.now() - started);
       emit({ stage: name, status: 'done' });
     }
   };
 
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pyslim-'));
-  const dirs = { deps: path.join(work, 'deps'), tmp: path.join(work, 'tmp'), src: path.join(work, 'src'), runtime: path.join(work, 'runtime') };
+  const srcDir = path.join(work, 'src');
   let tempZip: string | undefined;
+  let deps: DepsOutcome | undefined;
   try {
-    let collected = 0;
-    const installed = await stage('install', () =>
-      installDependencies({
-        config,
-        exec,
-        depsDir: dirs.deps,
-        scratchDir: dirs.tmp,
-        signal,
-        onLine: (line) => {
-          // pip announces each distribution it resolves with "Collecting" (or "Processing" for files).
-          const found = /^\s*(?:Collecting|Processing) (\S+)/.exec(line);
-          if (!found) return;
-          const name = path.basename(found[1]!).replace(/-\d.*\.(whl|tar\.gz|zip)$/, '');
-          emit({ stage: 'install', status: 'progress', current: ++collected, message: `installing package ${collected} (${name})` });
-        },
-      }),
-    );
-    const inventory = await stage('inventory', () =>
-      takeInventory({ depsDir: installed.depsDir, sourceDir: config.dir, ownOutputs: config.ownOutputs }),
-    );
-    const trim = planTrimming(config, inventory, warnings);
-    const pruned = await stage('prune', () =>
-      prune({
-        inventory,
-        profile: config.prune,
-        exclude: config.exclude,
-        keep: config.keep,
-        depsDir: installed.depsDir,
-        extraRules: trim.rules,
-        setAside: { rule: RUNTIME_PROVIDED_RULE, dir: dirs.runtime },
-      }),
-    );
-    const shadowing = resolveShadowing(pruned.kept, warnings);
-    pruned.removed.push(...shadowing.shadowed);
-    let files = await stageSourceFiles(shadowing.files, dirs.src);
+    // Slow lookups start at once: the host Python (a subprocess) and, while it runs, the cache
+    // entry this function used last, which is the one a rebuild after a source edit needs.
+    if (config.installer === 'local') probeHostPython(config, exec);
+    const cache = config.cache ? new DepsCache<DepsLayer>(config.cacheDir, config.cacheMaxBytes) : null;
+    const lastKey = await cache?.lastKey(config.dir);
+    if (lastKey) cache!.prefetch(lastKey);
+    // The dependency input and the function's own files are read side by side.
+    const [prepared, source] = await Promise.all([
+      prepareInput(config, work),
+      stage('inventory', () => takeInventory({ depsDir: null, sourceDir: config.dir, ownOutputs: config.ownOutputs })),
+    ]);
+    const sourcePruned = await prune({ inventory: source, profile: 'none', exclude: config.exclude, keep: config.keep, depsDir: null });
+    const stagedSource = await stageSourceFiles(sourcePruned.kept, srcDir);
 
-    let strip: BuildReport['strip'] = null;
-    if (config.strip && installed.depsDir) {
-      const { depsDir } = installed;
-      const stripped = await stage('strip', () =>
-        stripSharedObjects({
-          files,
-          depsDir,
-          mode: config.strip!,
-          arch: config.arch,
-          exec,
-          env: config.env,
-          container: installed.installer === 'docker' ? installed.targetPython : null,
-          hostArch: process.arch,
-          signal,
-        }),
-      );
-      files = stripped.files;
-      pruned.removed.push(...stripped.savings);
-      strip = {
-        mode: config.strip,
-        tool: stripped.tool,
-        files: stripped.savings.length,
-        savedBytes: sum(stripped.savings.map((s) => s.savedBytes ?? 0)),
-        refused: stripped.refused,
-      };
+    let installer: InstallerKind = 'none';
+    let installerReason = 'no dependency file: only the source is packaged';
+    let container: ContainerInfo | null = null;
+    let python: TargetPython | null;
+    let noPython: string | undefined;
+    let selected: Selected | undefined;
+    if (prepared) {
+      selected = await selectInstaller(config, exec, indexFlagsWith(config, prepared.input.pipOptions));
+      checkInstallable(prepared, selected.installer.kind);
+      ({ kind: installer, reason: installerReason } = selected.installer);
+      container = selected.container;
+      python = await selected.installer.targetPython();
+      noPython = python ? undefined : noPythonReason(config);
+    } else {
+      ({ targetPython: python, noTargetPython: noPython } = await hostPythonForRuntime(config, exec));
     }
-
-    const native = await stage('audit', () => auditNativeCode({ files, distributions: inventory.distributions, runtime: config.runtime, arch: config.arch }));
-
-    const python = installed.targetPython;
     const bytecodeMode = config.bytecode ?? (python ? 'compile' : 'none');
+    const compilePython = bytecodeMode === 'none' ? null : requirePython(python, noPython, `--bytecode ${bytecodeMode}`);
+
+    // The dependency layer (from the cache, or built) and the function's bytecode, side by side.
+    const [layerOutcome, compiledSource] = await Promise.all([
+      prepared && selected
+        ? dependencyLayer({ config, exec, prepared, selected, python, bytecode: bytecodeMode, workDir: work, cache, stage, signal, onLine: installProgress(emit) })
+        : undefined,
+      compilePython
+        ? stage('compile', () => compileBytecode({ files: stagedSource, mode: bytecodeMode as Exclude<typeof bytecodeMode, 'none'>, python: compilePython, depsDir: null, sourceDir: srcDir, distributions: [], signal }))
+        : undefined,
+    ]);
+    deps = layerOutcome;
+    const layer = deps?.layer ?? EMPTY_LAYER;
+    const depsDir = deps?.depsDir ?? null;
+    warnings.push(...layer.warnings);
+
+    // Together: a function file replaces an installed file (and its bytecode) at the same path.
+    const depsFiles = depsDir ? layerTreeFiles(layer.files, depsDir) : [];
+    const shadowing = resolveShadowing([...depsFiles, ...(compiledSource?.files ?? stagedSource)].sort(byPath), warnings);
+    const files = shadowing.files;
+    const removed: Removal[] = [...(deps ? layerRemovals(layer) : []), ...sourcePruned.removed, ...shadowing.shadowed];
+
     let bytecode: BuildReport['bytecode'] = { mode: 'none', interpreter: null, files: 0, bytes: 0, failed: [], keptSources: [] };
-    if (bytecodeMode !== 'none') {
-      const target = requirePython(python, installed.noTargetPython, `--bytecode ${bytecodeMode}`);
-      const compiled = await stage('compile', () =>
-        compileBytecode({ files, mode: bytecodeMode, python: target, depsDir: installed.depsDir, sourceDir: dirs.src, distributions: inventory.distributions, signal }),
-      );
-      files = compiled.files;
-      pruned.removed.push(...compiled.removed);
-      bytecode = { mode: bytecodeMode, interpreter: target.description, files: compiled.compiled, bytes: compiled.compiledBytes, failed: compiled.failed, keptSources: compiled.keptSources };
+    if (compilePython && compiledSource) {
+      const fromLayer = layer.bytecode ?? { files: 0, bytes: 0, failed: [], keptSources: [] };
+      bytecode = {
+        mode: bytecodeMode,
+        interpreter: compilePython.description,
+        files: fromLayer.files + compiledSource.compiled,
+        bytes: fromLayer.bytes + compiledSource.compiledBytes,
+        failed: [...fromLayer.failed, ...compiledSource.failed],
+        keptSources: fromLayer.keptSources,
+      };
       if (bytecodeMode === 'only') {
-        const kept = compiled.keptSources.length ? `; ${compiled.keptSources.join(', ')} keep their sources (they read them at runtime)` : '';
+        const kept = bytecode.keptSources.length ? `; ${bytecode.keptSources.join(', ')} keep their sources (they read them at runtime)` : '';
         warnings.push({ code: 'SOURCES_REMOVED', message: `--bytecode only: installed packages ship without .py sources, so their tracebacks show no source lines${kept}` });
       }
     } else if (config.bytecode === undefined) {
       warnings.push({
         code: 'BYTECODE_NONE',
-        message: `no bytecode compiled: every cold start compiles each module it imports (imports of pandas, boto3, pydantic and requests measured 2.6× slower); ${installed.noTargetPython ?? 'no interpreter for the runtime is available'}`,
+        message: `no bytecode compiled: every cold start compiles each module it imports (imports of pandas, boto3, pydantic and requests measured 2.6× slower); ${noPython ?? 'no interpreter for the runtime is available'}`,
       });
     }
 
-    const shipped = new Set(files.map((f) => f.path));
+    // A cached layer was audited when it was built; only the function's own files are read again.
+    const audited = deps?.cache.status === 'hit' && layer.native ? files.filter((f) => f.origin === 'source') : files;
+    const fresh = await stage('audit', () => auditNativeCode({ files: audited, distributions: layer.distributions, runtime: config.runtime, arch: config.arch }));
+    const native = audited === files ? fresh : mergeNative(layer.native!, fresh);
+    if (deps?.store) layer.native = await auditNativeCode({ files: files.filter((f) => f.origin === 'deps'), distributions: layer.distributions, runtime: config.runtime, arch: config.arch });
+    const roots = [srcDir, ...(depsDir ? [depsDir] : [])];
+    const sourceTopLevel = [...new Set(source.files.map((f) => f.path.split('/')[0]!.replace(/\.py$/, '')))].sort();
+    const stillVerified = deps?.cache.status === 'hit' && layer.verified && sourceTopLevel.every((name) => layer.verified!.sourceTopLevel.includes(name));
+    const fallbackRoot = deps && layer.runtimeExcluded.length > 0 ? deps.runtimeDir : null;
     const verify = config.verify
       ? await stage('verify', () =>
           verifyImports({
-            python: installed.targetPython,
-            noPythonReason: installed.noTargetPython,
-            roots: [dirs.src, ...(installed.depsDir ? [installed.depsDir] : [])],
-            fallbackRoot: trim.runtimeExcluded.length > 0 ? dirs.runtime : null,
-            distributions: inventory.distributions.filter((d) => files.some((f) => f.owner === d.key)),
-            shippedPaths: shipped,
+            python,
+            noPythonReason: noPython,
+            roots,
+            fallbackRoot,
+            distributions: layer.distributions.filter((d) => files.some((f) => f.owner === d.key)),
+            shippedPaths: new Set(files.map((f) => f.path)),
             handler: config.handler,
             skip: config.verifySkip,
-            removed: pruned.removed,
+            preverified: stillVerified ? layer.verified!.modules : undefined,
+            removed,
             excludePatterns: config.exclude.patterns,
             signal,
           }),
         )
       : null;
     if (verify?.limited) warnings.push({ code: 'NO_TARGET_INTERPRETER', message: `import check skipped: ${verify.limited}` });
+    if (verify && !verify.limited && deps?.store) layer.verified = { modules: verify.modules, sourceTopLevel };
 
     const init = config.profile
       ? await stage('profile', () =>
           profileInit({
-            python: requirePython(python, installed.noTargetPython, '--profile'),
-            roots: [dirs.src, ...(installed.depsDir ? [installed.depsDir] : [])],
-            fallbackRoot: trim.runtimeExcluded.length > 0 ? dirs.runtime : null,
+            python: requirePython(python, noPython, '--profile'),
+            roots,
+            fallbackRoot,
             handler: config.handler ?? inferHandler(files),
             runs: config.profileRuns,
-            ownerOf: ownerLookup(inventory, files),
+            ownerOf: ownerLookup(layer, source, files),
             signal,
           }),
         )
@@ -179,6 +196,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       writeZip({
         files,
         out: config.out,
+        precompressed: deps?.precompressed ?? undefined,
         signal,
         onProgress: (current, total) => emit({ stage: 'zip', status: 'progress', current, total }),
       }),
@@ -187,25 +205,31 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     if (zipped.bytes > LAMBDA_DIRECT_UPLOAD_LIMIT) {
       warnings.push({ code: 'DIRECT_UPLOAD_LIMIT', message: `the zip is over 50 MiB (${zipped.bytes} bytes), Lambda's limit for direct upload: deploy it through S3` });
     }
+    if (deps?.store) await stage('cache', () => deps!.store!(zipped.written, zipped.tempPath));
 
+    const inventory: Inventory = {
+      files: [...layerTreeFiles(layer.before, depsDir ?? ''), ...source.files],
+      distributions: layer.distributions,
+      sourceExclusions: source.sourceExclusions,
+    };
     const report = createReport({
       pyslimVersion: PYSLIM_VERSION,
       runtime: config.runtime,
       arch: config.arch,
-      installer: installed.installer,
-      installerReason: installed.reason,
-      requirements: config.requirements,
-      container: installed.container,
+      installer,
+      installerReason,
+      requirements: prepared ? prepared.input.files[0]! : null,
+      container,
       inventory,
-      pruned,
+      pruned: { kept: files, removed, added: [] },
       zipped: files,
       output: { path: config.out, bytes: zipped.bytes, entries: zipped.entries, unzippedBytes: zipped.unzippedBytes, sha256: zipped.sha256 },
       compressedSizes: zipped.compressedSizes,
       budgetBytes: config.budgetBytes,
       budgetLimits: config.budgets,
       profile: config.prune,
-      trim: trim.summary,
-      strip,
+      trim: layer.trim,
+      strip: layer.strip,
       native,
       verify,
       bytecode,
@@ -213,6 +237,10 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       timings,
       warnings,
     });
+    report.input = prepared
+      ? { kind: prepared.input.kind, files: prepared.input.files, requireHashes: prepared.input.requireHashes, resolved: layer.resolved, localPaths: prepared.input.localPaths.map((p) => p.path) }
+      : null;
+    report.cache = cacheReport(deps?.cache, deps?.precompressed ?? null, files);
     if (config.keepTemp) report.workDir = work;
     throwIfAborted(signal);
     await fs.rename(zipped.tempPath, config.out);
@@ -222,11 +250,40 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     throw error instanceof PyslimError || !signal?.aborted ? error : new PyslimError('INTERRUPTED', 'build interrupted');
   } finally {
     if (tempZip) await fs.rm(tempZip, { force: true });
+    if (deps?.discard && !deps.store) await deps.discard();
     if (!config.keepTemp) await fs.rm(work, { recursive: true, force: true });
   }
 }
 
-const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+/** The audit of the cached layer plus that of the function's own files. */
+function mergeNative(layer: NativeSummary, source: NativeSummary): NativeSummary {
+  const newer = source.maxGlibc && (!layer.maxGlibc || compareGlibc(source.maxGlibc, layer.maxGlibc) > 0);
+  return {
+    sharedObjects: layer.sharedObjects + source.sharedObjects,
+    maxGlibc: newer ? source.maxGlibc : layer.maxGlibc,
+    maxGlibcFile: newer ? source.maxGlibcFile : layer.maxGlibcFile,
+  };
+}
+
+const byPath = (a: TreeFile, b: TreeFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** pip announces each distribution it resolves with "Collecting" (or "Processing" for files). */
+function installProgress(emit: (event: ProgressEvent) => void): (line: string) => void {
+  let collected = 0;
+  return (line) => {
+    const found = /^\s*(?:Collecting|Processing) (\S+)/.exec(line);
+    if (!found) return;
+    const name = path.basename(found[1]!).replace(/-\d.*\.(whl|tar\.gz|zip)$/, '');
+    emit({ stage: 'install', status: 'progress', current: ++collected, message: `installing package ${collected} (${name})` });
+  };
+}
+
+/** The cache's part of the report: per stage, and how many zip entries were copied as they were. */
+function cacheReport(status: CacheStatus | undefined, precompressed: ReadonlyMap<string, unknown> | null, files: readonly TreeFile[]): BuildReport['cache'] {
+  if (!status) return null;
+  const reused = precompressed ? files.filter((f) => precompressed.has(f.path)).length : 0;
+  return { ...status, stages: { ...status.stages, zip: reused > 0 ? 'hit' : 'miss' }, reusedEntries: reused, compressedEntries: files.length - reused };
+}
 
 function requirePython(python: TargetPython | null, why: string | undefined, option: string): TargetPython {
   if (python) return python;
@@ -247,56 +304,11 @@ function inferHandler(files: readonly TreeFile[]): string {
 }
 
 /** The distribution (display name) owning a file that ships or was left out for the runtime. */
-function ownerLookup(inventory: Inventory, files: readonly TreeFile[]): (relativePath: string) => string {
-  const names = new Map(inventory.distributions.map((d) => [d.key, d.name]));
+function ownerLookup(layer: DepsLayer, source: Inventory, files: readonly TreeFile[]): (relativePath: string) => string {
+  const names = new Map(layer.distributions.map((d) => [d.key, d.name]));
   const owners = new Map<string, string>();
-  for (const file of [...inventory.files, ...files]) owners.set(file.path, names.get(file.owner) ?? file.owner);
+  for (const file of [...layer.before, ...source.files, ...files]) owners.set(file.path, names.get(file.owner) ?? file.owner);
   return (relativePath) => owners.get(relativePath) ?? UNATTRIBUTED;
-}
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-
-/**
- * The rules beyond the prune profile: runtime-provided packages and botocore services, planned
- * from the inventory before anything is removed. Adds the warnings the report shows about them.
- */
-function planTrimming(config: ResolvedBuildConfig, inventory: Inventory, warnings: BuildWarning[]): { rules: PruneRule[]; runtimeExcluded: string[]; summary: TrimSummary } {
-  const rules: PruneRule[] = [];
-  const summary: TrimSummary = { runtimePackages: null, botoServices: null };
-  const names = new Map(inventory.distributions.map((d) => [d.key, d.name]));
-  let runtimeExcluded: string[] = [];
-
-  if (config.excludeRuntimePackages) {
-    const plan = planRuntimeExclusion(inventory.distributions);
-    runtimeExcluded = plan.excluded;
-    summary.runtimePackages = { excluded: plan.excluded.map((k) => names.get(k) ?? k), keptBecause: plan.keptBecause };
-    if (plan.excluded.length > 0) {
-      rules.push(runtimePackagesRule(plan.excluded));
-      warnings.push({ code: 'RUNTIME_PACKAGES_EXCLUDED', message: `left out ${summary.runtimePackages.excluded.join(', ')}: the Lambda runtime's versions will be used` });
-    }
-    for (const kept of plan.keptBecause) {
-      warnings.push({ code: 'RUNTIME_PACKAGE_KEPT', message: `${kept.name} stays in the zip because ${kept.requiredBy.join(', ')} requires it; on Lambda it shadows the runtime's copy` });
-    }
-    for (const pin of plan.pinned) {
-      warnings.push({ code: 'RUNTIME_VERSION_PINNED', message: `${pin.requiredBy} requires ${pin.requirement}, but ${pin.name} is left out for the runtime's version` });
-    }
-  }
-
-  const botoBytes = botoDataBytes(inventory.files);
-  if (config.botoServices) {
-    if (runtimeExcluded.includes('botocore')) {
-      warnings.push({ code: 'OPTION_IGNORED', message: '--boto-services has no effect with --exclude-runtime-packages: botocore is left out entirely' });
-    } else {
-      const resolved = resolveBotoServices(config.botoServices, listBotoServices(inventory.files));
-      rules.push(botoServicesRule(resolved.keep));
-      summary.botoServices = { kept: resolved.keep, implied: resolved.implied, aliased: resolved.aliased };
-    }
-  } else if (botoBytes > 0 && !runtimeExcluded.includes('botocore')) {
-    warnings.push({
-      code: 'BOTO_SERVICES_HINT',
-      message: `botocore ships models for ${listBotoServices(inventory.files).length} AWS services (${mb(botoBytes)}); --boto-services s3,dynamodb,… keeps only the ones the function uses, or --exclude-runtime-packages uses the runtime's boto3`,
-    });
-  }
-  return { rules, runtimeExcluded, summary };
 }
 
 /**
@@ -304,18 +316,18 @@ function planTrimming(config: ResolvedBuildConfig, inventory: Inventory, warning
  * hand-rolled recipe's `zip -g` would; the installed file counts as removed by SHADOWED_RULE.
  */
 function resolveShadowing(kept: readonly TreeFile[], warnings: BuildWarning[]): { files: TreeFile[]; shadowed: Removal[] } {
-  const byPath = new Map<string, TreeFile>();
+  const byName = new Map<string, TreeFile>();
   const shadowed: Removal[] = [];
   for (const file of kept) {
-    const other = byPath.get(file.path);
+    const other = byName.get(file.path);
     if (!other) {
-      byPath.set(file.path, file);
+      byName.set(file.path, file);
       continue;
     }
     const [winner, loser] = file.origin === 'source' ? [file, other] : [other, file];
-    byPath.set(file.path, winner);
+    byName.set(file.path, winner);
     shadowed.push({ file: loser, rule: SHADOWED_RULE });
     warnings.push({ code: 'SOURCE_SHADOWS_PACKAGE', message: `${file.path} from the function folder replaces the installed file of ${loser.owner}` });
   }
-  return { files: [...byPath.values()], shadowed };
+  return { files: [...byName.values()], shadowed };
 }

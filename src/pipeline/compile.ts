@@ -42,7 +42,7 @@ export interface CompileOptions {
   mode: Exclude<BytecodeMode, 'none'>;
   python: TargetPython;
   depsDir: string | null;
-  sourceDir: string;
+  sourceDir: string | null;
   distributions: readonly Distribution[];
   /** The folder the code lands in on Lambda: /var/task for functions, /opt/python for layers. */
   prefix?: string;
@@ -79,7 +79,7 @@ export async function compileBytecode(options: CompileOptions): Promise<CompileR
   const roots: { dir: string; origin: TreeFile['origin']; legacy: boolean }[] = [
     ...(options.depsDir ? [{ dir: options.depsDir, origin: 'deps' as const, legacy }] : []),
     // The function's own files keep their sources, so its tracebacks keep their lines.
-    { dir: options.sourceDir, origin: 'source' as const, legacy: false },
+    ...(options.sourceDir ? [{ dir: options.sourceDir, origin: 'source' as const, legacy: false }] : []),
   ];
   const added: TreeFile[] = [];
   const removed: Removal[] = [];

@@ -1,29 +1,18 @@
 /**
  * Install stage: picks the installer and installs the requirements into an empty folder.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedBuildConfig } from '../config.js';
 import { isPyslimError } from '../errors.js';
 import type { Exec } from '../exec.js';
 import { createContainerInstaller, imageId } from '../installers/container.js';
 import { DEFAULT_ENGINES, probeEngine, type Engine } from '../installers/engine.js';
-import { findHostPython, hostTargetPython } from '../installers/host-python.js';
-import { forwardIndexConfig, mergeIndexConfig, pipIndexArgs, readHostPipConfig } from '../installers/index-config.js';
+import { findHostPython, hostTargetPython, type HostPython } from '../installers/host-python.js';
+import { EMPTY_INDEX_CONFIG, forwardIndexConfig, mergeIndexConfig, pipIndexArgs, readHostPipConfig, type IndexConfig } from '../installers/index-config.js';
+import type { PipIndexOptions } from '../inputs/index.js';
 import { createLocalInstaller } from '../installers/local.js';
-import type { Installer, InstallerKind, TargetPython } from '../installers/types.js';
+import type { Installer, TargetPython } from '../installers/types.js';
 import { ARCHITECTURES, RUNTIMES } from '../runtimes.js';
-
-export interface InstallStageOptions {
-  config: ResolvedBuildConfig;
-  exec: Exec;
-  /** An empty folder to install into. */
-  depsDir: string;
-  /** A folder for the installer's temp files. */
-  scratchDir: string;
-  signal?: AbortSignal;
-  onLine?: (line: string) => void;
-}
 
 /** What the report says about the container, when one ran. */
 export interface ContainerInfo {
@@ -36,23 +25,13 @@ export interface ContainerInfo {
   user: string;
 }
 
-export interface InstallStageResult {
-  installer: InstallerKind;
-  /** Why that installer ran. */
-  reason: string;
-  /** The install folder, or null when there were no requirements. */
-  depsDir: string | null;
-  log: string;
-  container: ContainerInfo | null;
-  /** The interpreter that matches the runtime, when the installer has one. */
-  targetPython: TargetPython | null;
-  /** Why there is no target interpreter, when there is none. */
-  noTargetPython?: string;
-}
-
-interface Selected {
+export interface Selected {
   installer: Installer;
   container: ContainerInfo | null;
+  /** The index configuration pip will use, for the cache key (never shown: it may hold credentials). */
+  index: IndexConfig;
+  /** What installs and compiles, for the cache key: the host interpreter, or the image and its id. */
+  interpreter: string;
 }
 
 /** Tries the configured engine, or each default one; returns the first that answers, and why others did not. */
@@ -73,29 +52,49 @@ async function findEngine(config: ResolvedBuildConfig, exec: Exec): Promise<{ en
 }
 
 /** Chooses the installer for a build: the one asked for, or for auto a container when an engine answers. */
-export async function selectInstaller(config: ResolvedBuildConfig, exec: Exec): Promise<Selected> {
+export async function selectInstaller(config: ResolvedBuildConfig, exec: Exec, flags: Partial<IndexConfig> = config.indexFlags): Promise<Selected> {
   if (config.installer !== 'local') {
     const { engine, failures, lastError } = await findEngine(config, exec);
     if (engine) {
       const how = config.installer === 'docker' ? 'requested with --installer docker' : 'auto: a container engine answered';
-      return containerInstaller(config, exec, engine, `${how} (${engine.kind} ${engine.version})`);
+      return containerInstaller(config, exec, engine, `${how} (${engine.kind} ${engine.version})`, flags);
     }
     if (config.installer === 'docker') throw lastError;
-    return localInstaller(config, exec, `auto: no container engine answered (${failures.join('; ')})`);
+    return localInstaller(config, exec, `auto: no container engine answered (${failures.join('; ')})`, flags);
   }
-  return localInstaller(config, exec, 'requested with --installer local');
+  return localInstaller(config, exec, 'requested with --installer local', flags);
 }
 
-async function localInstaller(config: ResolvedBuildConfig, exec: Exec, reason: string): Promise<Selected> {
-  const python = await findHostPython(exec, config.env, RUNTIMES[config.runtime].pythonVersion, config.python);
-  const installer = createLocalInstaller({ exec, env: config.env, python, runtime: config.runtime, reason, pipOptions: pipIndexArgs(config.indexFlags) });
-  return { installer, container: null };
+const probes = new WeakMap<ResolvedBuildConfig, Promise<HostPython>>();
+
+/**
+ * Starts looking for the host Python (a subprocess) so that it runs while the build reads its
+ * inputs; the local installer then takes the answer. Failures surface when it is awaited.
+ */
+export function probeHostPython(config: ResolvedBuildConfig, exec: Exec): Promise<HostPython> {
+  let probe = probes.get(config);
+  if (!probe) {
+    probe = findHostPython(exec, config.env, RUNTIMES[config.runtime].pythonVersion, config.python);
+    probe.catch(() => undefined);
+    probes.set(config, probe);
+  }
+  return probe;
 }
 
-async function containerInstaller(config: ResolvedBuildConfig, exec: Exec, engine: Engine, reason: string): Promise<Selected> {
+async function localInstaller(config: ResolvedBuildConfig, exec: Exec, reason: string, flags: Partial<IndexConfig>): Promise<Selected> {
+  const python = await probeHostPython(config, exec);
+  const installer = createLocalInstaller({ exec, env: config.env, python, runtime: config.runtime, reason, pipOptions: pipIndexArgs(flags) });
+  // The host pip reads its own configuration. The cache key needs only pyslim's part of it: what
+  // the host's configuration changes shows in the resolved artifacts (their hashes) or is pinned
+  // by hash-locked requirements, both of which are in the key.
+  return { installer, container: null, index: mergeIndexConfig(EMPTY_INDEX_CONFIG, flags), interpreter: `python ${python.version} (${python.executable})` };
+}
+
+async function containerInstaller(config: ResolvedBuildConfig, exec: Exec, engine: Engine, reason: string, flags: Partial<IndexConfig>): Promise<Selected> {
   // The host pip's own index configuration reaches the pip inside, with pyslim's flags on top.
   const host = await readHostPipConfig(exec, config.env, config.python ?? 'python3');
-  const index = forwardIndexConfig(mergeIndexConfig(host, config.indexFlags), config.cwd);
+  const merged = mergeIndexConfig(host, flags);
+  const index = forwardIndexConfig(merged, config.cwd);
   const settings = {
     engine,
     image: config.image,
@@ -108,58 +107,44 @@ async function containerInstaller(config: ResolvedBuildConfig, exec: Exec, engin
     env: config.env,
     reason,
   };
+  const id = await imageId(settings, exec);
   return {
     installer: createContainerInstaller(settings, exec),
     container: {
       engine: engine.kind === 'other' ? engine.cli : engine.kind,
       engineVersion: engine.version,
       image: config.image,
-      imageId: await imageId(settings, exec),
+      imageId: id,
       platform: ARCHITECTURES[config.arch].containerPlatform,
       user: config.containerUser,
     },
+    index: merged,
+    interpreter: `${config.image}@${id ?? 'unknown'}`,
   };
 }
 
-export async function installDependencies(options: InstallStageOptions): Promise<InstallStageResult> {
-  const { config } = options;
-  if (!config.requirements) {
-    const python = await hostPythonForRuntime(config, options.exec);
-    return { installer: 'none', reason: 'no requirements file: only the source is packaged', depsDir: null, log: '', container: null, ...python };
-  }
-  const { installer, container } = await selectInstaller(config, options.exec);
-  await fs.mkdir(options.depsDir, { recursive: true });
-  await fs.mkdir(options.scratchDir, { recursive: true });
-  const result = await installer.install({
-    requirementsFile: config.requirements,
-    targetDir: options.depsDir,
-    scratchDir: options.scratchDir,
-    runtime: config.runtime,
-    arch: config.arch,
-    signal: options.signal,
-    onLine: options.onLine,
-  });
-  const targetPython = await installer.targetPython();
-  return {
-    installer: installer.kind,
-    reason: installer.reason,
-    depsDir: options.depsDir,
-    log: result.log,
-    container,
-    targetPython,
-    noTargetPython: targetPython ? undefined : noPythonReason(config),
+/** The requirements file's own index options under pyslim's flags: flags win key by key. */
+export function indexFlagsWith(config: ResolvedBuildConfig, fromInput: PipIndexOptions | undefined): Partial<IndexConfig> {
+  if (!fromInput) return config.indexFlags;
+  const declared: Partial<IndexConfig> = {
+    ...(fromInput.indexUrl ? { indexUrl: fromInput.indexUrl } : {}),
+    extraIndexUrls: fromInput.extraIndexUrls,
+    findLinks: fromInput.findLinks,
+    trustedHosts: fromInput.trustedHosts,
+    noIndex: fromInput.noIndex,
   };
+  return mergeIndexConfig({ ...EMPTY_INDEX_CONFIG, ...declared }, config.indexFlags);
 }
 
 /** Without requirements no installer runs; the host Python still serves when its X.Y is the runtime's. */
-async function hostPythonForRuntime(config: ResolvedBuildConfig, exec: Exec): Promise<Pick<InstallStageResult, 'targetPython' | 'noTargetPython'>> {
+export async function hostPythonForRuntime(config: ResolvedBuildConfig, exec: Exec): Promise<{ targetPython: TargetPython | null; noTargetPython?: string }> {
   const wanted = RUNTIMES[config.runtime].pythonVersion;
   const python = await findHostPython(exec, config.env, wanted, config.python, { requirePip: false }).catch(() => undefined);
   if (python?.version === wanted) return { targetPython: hostTargetPython(exec, config.env, python) };
   return { targetPython: null, noTargetPython: noPythonReason(config) };
 }
 
-function noPythonReason(config: ResolvedBuildConfig): string {
+export function noPythonReason(config: ResolvedBuildConfig): string {
   const wanted = RUNTIMES[config.runtime].pythonVersion;
   return `no Python ${wanted} on this host to import with (the local installer only picks wheels); build with --installer docker, or put python${wanted} on PATH`;
 }

@@ -59,8 +59,8 @@ export interface SourceExclusion {
 export interface InventoryOptions {
   /** Where the requirements were installed, or null when there are none. */
   depsDir: string | null;
-  /** The function folder. It is only read. */
-  sourceDir: string;
+  /** The function folder, or null to list installed packages only. It is only read. */
+  sourceDir: string | null;
   /** Absolute paths pyslim itself writes (output zip, reports) that must not be packaged. */
   ownOutputs: readonly string[];
 }
@@ -74,7 +74,9 @@ export interface Inventory {
 
 export async function takeInventory(options: InventoryOptions): Promise<Inventory> {
   const deps = options.depsDir ? await inventoryDeps(options.depsDir) : { files: [], distributions: [] };
-  const source = await inventorySource(options.sourceDir, new Set(options.ownOutputs.map((p) => path.resolve(p))));
+  const source = options.sourceDir
+    ? await inventorySource(options.sourceDir, new Set(options.ownOutputs.map((p) => path.resolve(p))))
+    : { files: [], exclusions: [] };
   const files = [...deps.files, ...source.files].sort((a, b) => compareZipPaths(a.path, b.path));
   return { files, distributions: deps.distributions, sourceExclusions: source.exclusions };
 }

@@ -8,6 +8,7 @@ import type { AliasedService, ImpliedService } from '../rules/boto.js';
 import type { KeptRuntimePackage } from '../rules/runtime-packages.js';
 import type { NativeSummary } from './audit.js';
 import { checkBudgets, type BudgetLimits, type BudgetResult } from './budget.js';
+import type { CacheStatus } from './deps.js';
 import type { ContainerInfo } from './install.js';
 import type { StripMode } from './strip.js';
 import type { BytecodeMode } from './compile.js';
@@ -117,6 +118,10 @@ export interface BuildReport {
   /** Milliseconds per stage. */
   timings: Record<string, number>;
   warnings: BuildWarning[];
+  /** The dependency input: its kind, the files read, and the set pip resolved (name==version), or null without one. */
+  input: { kind: string; files: string[]; requireHashes: boolean; resolved: string[]; localPaths: string[] } | null;
+  /** The dependency cache: hit or miss and why, per stage, and how many zip entries were reused. */
+  cache: CacheStatus | null;
   /** The build's temp folder, only when it was kept (--keep-temp). */
   workDir?: string;
 }
@@ -208,7 +213,7 @@ export function createReport(input: ReportInput): BuildReport {
   const all = [...tallies.values()];
   const sum = (pick: (t: Tally) => number) => all.reduce((n, t) => n + pick(t), 0);
 
-  const report: Omit<BuildReport, 'budgets'> = {
+  const report: Omit<BuildReport, 'budgets' | 'input' | 'cache'> = {
     pyslimVersion: input.pyslimVersion,
     runtime: input.runtime,
     arch: input.arch,
@@ -247,5 +252,5 @@ export function createReport(input: ReportInput): BuildReport {
   const budgets = checkBudgets(report, input.budgetLimits, input.zipped);
   const { timings, warnings, ...head } = report;
   // budgets sits beside budget in the JSON, before timings and warnings.
-  return { ...head, budgets, timings, warnings };
+  return { ...head, budgets, input: null, cache: null, timings, warnings };
 }

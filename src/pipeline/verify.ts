@@ -32,6 +32,8 @@ export interface VerifyOptions {
   handler?: string;
   /** Modules (or packages, with their submodules) not to import. */
   skip: readonly string[];
+  /** Modules that imported from this same layer in an earlier build (the dependency cache); not imported again. */
+  preverified?: readonly string[];
   removed: readonly Removal[];
   /** The --exclude patterns, to name the one that removed a needed file. */
   excludePatterns: readonly string[];
@@ -41,8 +43,10 @@ export interface VerifyOptions {
 export interface VerifySummary {
   /** The interpreter that ran the check, or null when none was available. */
   interpreter: string | null;
-  /** Modules imported successfully. */
+  /** Modules imported successfully (in this build, or in the build that cached the layer). */
   modules: string[];
+  /** Of those, the ones not imported again because the cached layer's check still holds. */
+  reused: string[];
   /** The handler checked (module.function), or null. */
   handler: string | null;
   /** Modules not imported, with why. */
@@ -86,7 +90,12 @@ export function modulesToVerify(options: Pick<VerifyOptions, 'distributions' | '
 export async function verifyImports(options: VerifyOptions): Promise<VerifySummary> {
   const { modules, skipped } = modulesToVerify(options);
   if (!options.python) {
-    return { interpreter: null, modules: [], handler: null, skipped, limited: options.noPythonReason ?? 'no target interpreter' };
+    return { interpreter: null, modules: [], reused: [], handler: null, skipped, limited: options.noPythonReason ?? 'no target interpreter' };
+  }
+  const reused = [...modules.keys()].filter((m) => options.preverified?.includes(m));
+  for (const module of reused) modules.delete(module);
+  if (modules.size === 0 && !options.handler) {
+    return { interpreter: options.python.description, modules: reused, reused, handler: null, skipped, limited: null };
   }
   const args: (string | PathArg)[] = [];
   for (const root of options.roots) args.push('--root', { hostPath: root });
@@ -109,7 +118,8 @@ export async function verifyImports(options: VerifyOptions): Promise<VerifySumma
   if (failures.length > 0) throw importError(failures, modules, options);
   return {
     interpreter: options.python.description,
-    modules: results.filter((r) => !r.handler).map((r) => r.module),
+    modules: [...results.filter((r) => !r.handler).map((r) => r.module), ...reused],
+    reused,
     handler: options.handler ?? null,
     skipped,
     limited: null,

@@ -86,7 +86,7 @@ export async function writeZip(options: ZipOptions): Promise<ZipResult> {
       compressedSizes.set(entry.name, entry.compressedSize);
       unzippedBytes += entry.uncompressedSize;
     }
-    return { tempPath, bytes: result.bytes, entries: result.entries.length, unzippedBytes, sha256: await hashFile(tempPath), compressedSizes, written: result.entries };
+    return { tempPath, bytes: result.bytes, entries: result.entries.length, unzippedBytes, sha256: result.sha256 ?? (await hashFile(tempPath)), compressedSizes, written: result.entries };
   } catch (error) {
     await fs.rm(tempPath, { force: true });
     throw error;

@@ -12,12 +12,18 @@
  * WebAssembly instead of by JavaScript on the main thread. The bytes depend only on the input,
  * the level and the libdeflate build, never on which worker ran or when.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-const LIBDEFLATE_URL = pathToFileURL(createRequire(import.meta.url).resolve('libdeflate')).href;
+const require = createRequire(import.meta.url);
+const LIBDEFLATE_ENTRY = require.resolve('libdeflate');
+const LIBDEFLATE_URL = pathToFileURL(LIBDEFLATE_ENTRY).href;
+/** The libdeflate package's version: the compressed bytes depend on it, so the cache key does too. */
+export const LIBDEFLATE_VERSION: string = (JSON.parse(readFileSync(path.join(path.dirname(LIBDEFLATE_ENTRY), 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Evaluated in each worker: compresses what it is sent and sends back the gzip member. */
 const WORKER_SOURCE = `

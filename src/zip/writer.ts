@@ -21,6 +21,7 @@
  *   and the gzip trailer carries the CRC-32 and length, computed on the pool thread by zlib's
  *   SIMD CRC instead of by JavaScript on the main thread.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -48,7 +49,7 @@ export const DEFAULT_LEVEL = 9;
 /** Files above this are streamed at their turn instead of read whole. */
 export const DEFAULT_STREAM_THRESHOLD = 32 * 1024 * 1024;
 /** Input bytes that may sit in memory ahead of the write position. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 
 /** What an entry's bytes come from. */
 export type ZipEntrySource =
@@ -72,6 +73,8 @@ export interface PrecompressedSource {
   uncompressedSize: number;
   /** A fresh stream of exactly `compressedSize` raw bytes (no headers) each time it is called. */
   read(): NodeJS.ReadableStream;
+  /** The same bytes at once, when the caller already holds them in memory (faster than a stream per entry). */
+  bytes?(): Buffer;
 }
 
 /** One entry to write. The writer keeps the given order; the caller sorts. */
@@ -123,6 +126,8 @@ export interface WriteZipResult {
   bytes: number;
   /** Every entry, in the order written. */
   entries: WrittenEntry[];
+  /** The file's SHA-256, computed while writing; undefined when a header was patched afterwards (hash the file then). */
+  sha256: string | undefined;
 }
 
 const MAX_16 = 0xffff;
@@ -324,7 +329,7 @@ async function writeEntries(
   for (const record of records) await out.append(centralHeader(record));
   await out.append(endOfCentralDirectory(records.length, centralOffset, out.offset - centralOffset));
   await out.flush();
-  return { bytes: out.offset, entries: records.map((r) => r.written) };
+  return { bytes: out.offset, entries: records.map((r) => r.written), sha256: out.sha256() };
 }
 
 /** Checks what the format or the reader would otherwise get wrong; returns the encoded name. */
@@ -441,7 +446,8 @@ async function writeEntry(out: ZipOutput, slot: Slot, settings: Settings, onByte
     const header = localHeader(nameBytes, flags, source.method, source.crc32, source.compressedSize, source.uncompressedSize);
     await out.append(header);
     const dataOffset = out.offset;
-    await copyStream(source.read(), out, settings.signal);
+    if (source.bytes) await out.append(source.bytes());
+    else await copyStream(source.read(), out, settings.signal);
     if (out.offset - dataOffset !== source.compressedSize) {
       throw new PyslimError('INTERNAL', `precompressed entry ${entry.name}: read ${out.offset - dataOffset} bytes, expected ${source.compressedSize}`, {
         stage: 'zip',
@@ -663,6 +669,13 @@ class ZipOutput {
   offset = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /**
+   * SHA-256 of the bytes in append order, which is the file's order until a header is patched
+   * or the file rewound: then the caller hashes the finished file instead.
+   */
+  private readonly hash = createHash('sha256');
+  private linear = true;
+  private writtenEnd = 0;
 
   private constructor(private readonly handle: fs.FileHandle) {}
 
@@ -672,6 +685,7 @@ class ZipOutput {
 
   async append(data: Buffer): Promise<void> {
     if (data.length === 0) return;
+    if (this.linear) this.hash.update(data);
     this.offset += data.length;
     if (data.length >= WRITE_CHUNK) {
       // Big buffers go out as they are rather than being copied into a gathered write.
@@ -687,24 +701,36 @@ class ZipOutput {
   /** Writes what is pending; `after` is how many bytes of `offset` were appended past it. */
   async flush(after = 0): Promise<void> {
     if (this.pendingBytes === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const buffers = this.pending;
+    const bytes = this.pendingBytes;
     const at = this.offset - after - this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    await this.writeAt(data, at);
+    // One vectored write: no copy into a gathered buffer (cached entries are many small slices).
+    const { bytesWritten } = await this.handle.writev(buffers, at);
+    this.writtenEnd = Math.max(this.writtenEnd, at + bytesWritten);
+    if (bytesWritten < bytes) await this.writeAt(Buffer.concat(buffers, bytes).subarray(bytesWritten), at + bytesWritten);
   }
 
   async writeAt(data: Buffer, position: number): Promise<void> {
     await this.flush();
+    if (position < this.writtenEnd) this.linear = false; // a patch: the append-order hash no longer holds
     for (let done = 0; done < data.length; ) {
       const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
       done += bytesWritten;
     }
+    this.writtenEnd = Math.max(this.writtenEnd, position + data.length);
+  }
+
+  /** The file's SHA-256, when every byte went out in order; undefined after a patch or a rewind. */
+  sha256(): string | undefined {
+    return this.linear ? this.hash.digest('hex') : undefined;
   }
 
   /** Moves the end back to `offset` and cuts the file there. */
   async rewind(offset: number): Promise<void> {
     await this.flush();
+    this.linear = false;
     await this.handle.truncate(offset);
     this.offset = offset;
   }

@@ -1,9 +1,11 @@
 // The benchmarks, by name. Each builds with the real pyslim library and compares with a baseline
 // measured in the same run.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { benchZipWriter } from './zip-writer.js';
 import { build, manylinuxTags } from '../../dist/index.js';
-import { ENV, functionDir, handRolled, mb, ratio, scratch, table } from './support.js';
+import { BIN, ENV, functionDir, handRolled, mb, ratio, scratch, table } from './support.js';
 
 function platformArgs(runtime, arch) {
   const version = runtime.replace('python', '');
@@ -110,7 +112,65 @@ async function coldStart() {
   console.log(`cold import ratio compile / hand-rolled fixed-mtime zip: ${ratio(ms.compile, ms.hand)} (goal ≤ 0.50)`);
 }
 
+const COLD_WARM_REQUIREMENTS = ['pandas', 'boto3', 'pydantic', 'requests'];
+
+/** Runs one CLI build in a child process; returns its wall time, peak RSS and report. */
+function cliBuild(dir, out, extra = []) {
+  const json = path.join(scratch(), 'report.json');
+  const started = performance.now();
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, 'build', dir, '--runtime', 'python3.11', '--installer', 'local', '-o', out, '--json', json, '-q', ...extra], {
+    env: ENV,
+    encoding: 'utf8',
+  });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`build failed: ${result.stderr}`);
+  const rssKb = Number(result.stderr.trim().split('\n').pop());
+  return { ms, rssMb: rssKb / 1024, report: JSON.parse(readFileSync(json, 'utf8')) };
+}
+
+/** Issue 6: a cold build, then a warm rebuild after touching only the handler, and a cold build of that. */
+async function coldWarm() {
+  for (const [label, locked] of [['unpinned requirements', false], ['hash-locked requirements', true]]) {
+    const dir = functionDir(COLD_WARM_REQUIREMENTS, COLD_START_HANDLER);
+    if (locked) writeFileSync(path.join(dir, 'requirements.txt'), lockRequirements(path.join(dir, 'requirements.txt')));
+    const cache = scratch('pyslim-bench-cache-');
+    const cold = cliBuild(dir, path.join(scratch(), 'cold.zip'), ['--cache-dir', cache]);
+    appendFileSync(path.join(dir, 'handler.py'), '\n# a one-line change\n');
+    const warm = cliBuild(dir, path.join(scratch(), 'warm.zip'), ['--cache-dir', cache]);
+    const fresh = cliBuild(dir, path.join(scratch(), 'fresh.zip'), ['--no-cache']);
+    console.log(`\n${label}`);
+    console.log(
+      table([
+        ['build', 'wall', 'cache', 'zip entries reused', 'peak RSS', 'sha256'],
+        ['cold (empty cache)', `${(cold.ms / 1000).toFixed(1)} s`, cold.report.cache.status, String(cold.report.cache.reusedEntries), `${cold.rssMb.toFixed(0)} MB`, cold.report.output.sha256.slice(0, 12)],
+        ['warm (handler changed)', `${(warm.ms / 1000).toFixed(1)} s`, warm.report.cache.status, String(warm.report.cache.reusedEntries), `${warm.rssMb.toFixed(0)} MB`, warm.report.output.sha256.slice(0, 12)],
+        ['cold, same inputs (--no-cache)', `${(fresh.ms / 1000).toFixed(1)} s`, fresh.report.cache.status, '0', `${fresh.rssMb.toFixed(0)} MB`, fresh.report.output.sha256.slice(0, 12)],
+      ]),
+    );
+    console.log(`warm / cold wall-time ratio: ${ratio(warm.ms, cold.ms)} (goal ≤ 0.10); warm sha256 equals a cold build of the same inputs: ${warm.report.output.sha256 === fresh.report.output.sha256 ? 'yes' : 'NO'}`);
+    console.log(`peak RSS of the cold build: ${cold.rssMb.toFixed(0)} MB for ${mb(cold.report.totals.bytesBefore)} installed (goal < 400 MB)`);
+  }
+}
+
+/** A hash-locked requirements file, as pip-compile --generate-hashes writes (pip's --dry-run report). */
+function lockRequirements(file) {
+  const report = path.join(scratch(), 'lock.json');
+  execFileSync('python3', ['-m', 'pip', 'install', '--quiet', '--dry-run', '--ignore-installed', '--report', report, '--target', scratch(), ...platformArgs('python3.11', 'x86_64'), '-r', file], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  const { install } = JSON.parse(readFileSync(report, 'utf8'));
+  return install.map((i) => `${i.metadata.name}==${i.metadata.version} --hash=sha256:${i.download_info.archive_info.hashes.sha256}`).join('\n') + '\n';
+}
+
+/** Issue 6: the zip stage against zip -r9 -X on the same pruned tree. */
+async function zipStage() {
+  const dir = functionDir(COLD_WARM_REQUIREMENTS, COLD_START_HANDLER);
+  const kept = await build({ dir, out: path.join(scratch(), 'k.zip'), runtime: 'python3.11', installer: 'local', env: ENV, keepTemp: true, cache: false });
+  const tree = path.join(kept.workDir, 'layer', 'tree');
+  await benchZipWriter({ rounds: 1, tree });
+}
+
 export const benches = new Map([
+  ['zip', { title: 'zip stage: pyslim writer vs zip -r9 -X and archiver on the same pruned tree', run: zipStage }],
+  ['cache', { title: 'cold build vs warm rebuild after a handler change; peak RSS', run: coldWarm }],
   ['coldstart', { title: 'cold import: unchecked-hash bytecode vs none vs hand-rolled fixed-date zip', run: coldStart }],
   ['size', { title: 'pandas zip vs pip install --target + zip -r9', run: sizeVsHandRolled }],
   ['profiles', { title: 'pandas zip: aggressive profile vs safe', run: aggressiveVsSafe }],

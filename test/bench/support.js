@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FUNCTIONS = path.join(ROOT, 'test/fixtures/functions');
+export const BIN = path.join(ROOT, 'bin/pyslim.js');
 export const ENV = { ...process.env, PIP_RETRIES: process.env.PIP_RETRIES ?? '0' };
 
 const scratchDirs = [];

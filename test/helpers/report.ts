@@ -10,6 +10,8 @@ export const quietSections = {
   bytecode: { mode: 'none' as const, interpreter: null, files: 0, bytes: 0, failed: [], keptSources: [] },
   init: null,
   budgets: { ok: true, checks: [], contributors: [], suggestions: [] },
+  input: null,
+  cache: null,
 };
 
 /** Budget limits that check nothing but Lambda's own. */

@@ -85,7 +85,8 @@ describeWithEngine('container installer (podman, real engine)', () => {
   });
 
   it('runs as the caller (or --container-user), so files it writes on the host belong to them', async () => {
-    const kept = await build({ dir: ws.dir, runtime: ENGINE_RUNTIME, env, cacheDir: ws.cache, out: path.join(ws.root, 'kept.zip'), installer: 'docker', containerCli: 'podman', keepTemp: true });
+    // Without the cache the installed tree stays in the build's own temp folder (layer/tree).
+    const kept = await build({ dir: ws.dir, runtime: ENGINE_RUNTIME, env, cache: false, out: path.join(ws.root, 'kept.zip'), installer: 'docker', containerCli: 'podman', keepTemp: true });
     cleanup.push(kept.workDir!);
     // Every file pip wrote; pyslim's own top_level.txt files are written by pyslim, not the container.
     const owners = (dir: string) =>
@@ -94,11 +95,11 @@ describeWithEngine('container installer (podman, real engine)', () => {
           .filter((f) => !f.endsWith('.dist-info/top_level.txt'))
           .map((f) => `${statSync(path.join(dir, f)).uid}:${statSync(path.join(dir, f)).gid}`),
       );
-    expect(owners(path.join(kept.workDir!, 'deps'))).toEqual(new Set([`${process.getuid!()}:${process.getgid!()}`]));
+    expect(owners(path.join(kept.workDir!, 'layer', 'tree'))).toEqual(new Set([`${process.getuid!()}:${process.getgid!()}`]));
 
-    const other = await build({ dir: ws.dir, runtime: ENGINE_RUNTIME, env, cacheDir: ws.cache, out: path.join(ws.root, 'other.zip'), installer: 'docker', containerCli: 'podman', keepTemp: true, containerUser: '4242:4243' });
+    const other = await build({ dir: ws.dir, runtime: ENGINE_RUNTIME, env, cache: false, out: path.join(ws.root, 'other.zip'), installer: 'docker', containerCli: 'podman', keepTemp: true, containerUser: '4242:4243' });
     cleanup.push(other.workDir!);
-    expect(owners(path.join(other.workDir!, 'deps'))).toEqual(new Set(['4242:4243']));
+    expect(owners(path.join(other.workDir!, 'layer', 'tree'))).toEqual(new Set(['4242:4243']));
     expect(other.container!.user).toBe('4242:4243');
   });
 

@@ -89,6 +89,8 @@ describe('container run argv', () => {
     const target = tempDir('pyslim-argv-');
     await installer.install({
       requirementsFile: '/proj/fn/requirements.txt',
+      requireHashes: false,
+      localPaths: [],
       targetDir: target,
       scratchDir: target,
       runtime: 'python3.12',
@@ -161,7 +163,7 @@ describe('diagnosis of failures that cannot be produced here (fake engine)', () 
     const { exec } = fakeExec([[/ run /, { exitCode: 1, stderr: 'exec /bin/sh: exec format error' }]]);
     const installer = createContainerInstaller(settings({ engine: { cli: 'docker', kind: 'docker', version: '28' } }), exec);
     const target = tempDir('pyslim-argv-');
-    const error = await rejection(installer.install({ requirementsFile: '/p/requirements.txt', targetDir: target, scratchDir: target, runtime: 'python3.12', arch: 'arm64' }));
+    const error = await rejection(installer.install({ requirementsFile: '/p/requirements.txt', requireHashes: false, localPaths: [], targetDir: target, scratchDir: target, runtime: 'python3.12', arch: 'arm64' }));
     expect(error.code).toBe('EMULATION_MISSING');
     expect(error.line).toMatch(/arm64 image .* cannot run on this host: exec format error.*tonistiigi\/binfmt --install arm64.*qemu-user-static/);
   });
@@ -178,7 +180,7 @@ describe('diagnosis of failures that cannot be produced here (fake engine)', () 
     ]);
     const installer = createContainerInstaller(settings(), exec);
     const target = tempDir('pyslim-argv-');
-    const error = await rejection(installer.install({ requirementsFile: '/p/requirements.txt', targetDir: target, scratchDir: target, runtime: 'python3.12', arch: 'arm64' }));
+    const error = await rejection(installer.install({ requirementsFile: '/p/requirements.txt', requireHashes: false, localPaths: [], targetDir: target, scratchDir: target, runtime: 'python3.12', arch: 'arm64' }));
     expect(error.code).toBe('UNRESOLVABLE');
     expect(error.line).toContain('nope==1');
     expect(error.details).toContain('https://****@pypi.corp.example/simple');

@@ -84,6 +84,8 @@ function treeEntries(root: string): ZipInputEntry[] {
 async function zipTree(root: string, options: WriteZipOptions = {}) {
   const out = path.join(scratch(), 'out.zip');
   const result = await writeZipFile(out, treeEntries(root), options);
+  // The hash computed while writing is the file's, whenever the writer offers one.
+  if (result.sha256 !== undefined) expect(result.sha256).toBe(sha256(out));
   return { out, result, sha: sha256(out) };
 }
 
@@ -377,7 +379,7 @@ describe('writeZipFile', () => {
   it('writes an empty zip: the end record alone', async () => {
     const out = path.join(scratch(), 'empty.zip');
     const result = await writeZipFile(out, []);
-    expect(result).toEqual({ bytes: 22, entries: [] });
+    expect(result).toEqual({ bytes: 22, entries: [], sha256: sha256(out) });
     expect(readFileSync(out).toString('hex')).toBe(`504b0506${'0'.repeat(36)}`);
     pythonTest(out);
     expect(await readZipEntries(out)).toEqual([]);

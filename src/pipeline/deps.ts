@@ -1,0 +1,407 @@
+/**
+ * The dependency layer: install → inventory → prune (→ strip) → compile, for the installed
+ * packages only. It is the expensive, slow-changing part of a build, so it is cached: keyed on
+ * everything that can change it (cache/key.ts), stored as the pruned tree plus its compressed zip
+ * entries, and reused as is when only the function's own files changed.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PYSLIM_VERSION } from '../assets.js';
+import { cacheKey, changedInputs, sha256, type CacheInputs } from '../cache/key.js';
+import { DepsCache, MANIFEST_FORMAT, entriesChecksum, measureTree, type CachedEntry, type DepsManifest } from '../cache/store.js';
+import type { ResolvedBuildConfig } from '../config.js';
+import type { Exec } from '../exec.js';
+import type { TargetPython } from '../installers/types.js';
+import { botoDataBytes, botoServicesRule, listBotoServices, resolveBotoServices } from '../rules/boto.js';
+import type { PruneRule } from '../rules/registry.js';
+import { RUNTIME_PROVIDED_RULE, planRuntimeExclusion, runtimePackagesRule } from '../rules/runtime-packages.js';
+import type { BuildWarning } from '../warnings.js';
+import { LIBDEFLATE_VERSION } from '../zip/deflate-pool.js';
+import type { PrecompressedSource, WrittenEntry } from '../zip/writer.js';
+import { readRawEntry } from '../zip/writer.js';
+import { compileBytecode, type BytecodeMode } from './compile.js';
+import type { Selected } from './install.js';
+import type { PreparedInput } from './input.js';
+import { takeInventory, type Distribution, type Inventory, type TreeFile } from './inventory.js';
+import { prune, type Removal } from './prune.js';
+import type { NativeSummary } from './audit.js';
+import type { BuildReport, TrimSummary } from './report.js';
+import { stripSharedObjects } from './strip.js';
+
+/** A file of the layer as the manifest stores it (its content lives in the tree). */
+export interface LayerFile {
+  path: string;
+  size: number;
+  executable: boolean;
+  owner: string;
+}
+
+/** What the rest of the build needs to know about the dependency layer; serializable. */
+export interface DepsLayer {
+  distributions: Distribution[];
+  /** Installed files before pruning. */
+  before: LayerFile[];
+  /** Removals (and strip savings) by rule. */
+  removed: (LayerFile & { rule: string; savedBytes?: number })[];
+  /** What ships from the layer: pruned, stripped, compiled. */
+  files: LayerFile[];
+  trim: TrimSummary;
+  runtimeExcluded: string[];
+  strip: BuildReport['strip'];
+  bytecode: { files: number; bytes: number; failed: { file: string; error: string }[]; keptSources: string[] } | null;
+  /** Findings about the packages (botocore hint, runtime packages), repeated on every build that uses the layer. */
+  warnings: BuildWarning[];
+  /** The resolved distributions, as name==version. */
+  resolved: string[];
+  /**
+   * Modules the import check imported when the layer was built, and the function's top-level
+   * names then: a later build whose function adds no top-level name (nothing new can shadow a
+   * package) need not import them again.
+   */
+  verified?: { modules: string[]; sourceTopLevel: string[] };
+  /** The native-code audit of the layer's shared objects, done when it was built. */
+  native?: NativeSummary;
+}
+
+/** Whether the layer came from the cache, and why it did not. */
+export interface CacheStatus {
+  status: 'hit' | 'miss' | 'disabled';
+  /** Why it missed (or 'hit'). */
+  reason: string;
+  key: string | null;
+  dir: string | null;
+  /** Per stage: hit (reused), miss (ran), or ran (not cached: the function's own files). */
+  stages: Record<string, 'hit' | 'miss' | 'ran'>;
+  /** Zip entries copied from the cache as they were, and compressed in this build. */
+  reusedEntries: number;
+  compressedEntries: number;
+}
+
+export interface DepsOutcome {
+  layer: DepsLayer;
+  depsDir: string;
+  /** Packages left out for the runtime, for the import check. */
+  runtimeDir: string;
+  cache: CacheStatus;
+  /** On a hit, the layer's compressed zip entries, by path. */
+  precompressed: Map<string, PrecompressedSource> | null;
+  /** On a miss with the cache on: stores the layer once the zip is written. */
+  store?: (written: readonly WrittenEntry[], zipPath: string) => Promise<void>;
+  /** On a miss with the cache off: the staging folder to remove. */
+  discard?: () => Promise<void>;
+}
+
+export interface DepsOptions {
+  config: ResolvedBuildConfig;
+  exec: Exec;
+  prepared: PreparedInput;
+  selected: Selected;
+  python: TargetPython | null;
+  bytecode: BytecodeMode;
+  /** pyslim's temp folder for this build. */
+  workDir: string;
+  /** The dependency cache, or null with --no-cache. */
+  cache: DepsCache<DepsLayer> | null;
+  stage: <T>(name: string, run: () => Promise<T>) => Promise<T>;
+  signal?: AbortSignal;
+  onLine?: (line: string) => void;
+}
+
+/** Everything that can change the layer. Inputs that may hold credentials are hashed. */
+export async function layerInputs(options: DepsOptions): Promise<CacheInputs & { resolvedList: string[] }> {
+  const { config, prepared, selected } = options;
+  const request = installRequest(options, path.join(options.workDir, 'resolve'));
+  await fs.mkdir(request.targetDir, { recursive: true });
+  // A locked input (hashes on every line) is its own resolution; anything else is resolved now, so
+  // that a new release on the index is a miss rather than a stale hit.
+  const resolvedList = prepared.input.requireHashes
+    ? prepared.input.pins.map((p) => `${p.name}==${p.version}`)
+    : (await options.stage('resolve', () => selected.installer.resolve(request))).map((d) => `${d.name}==${d.version}${d.hash ? ` ${d.hash}` : ''}`);
+  return {
+    pyslim: PYSLIM_VERSION,
+    compressor: `libdeflate ${LIBDEFLATE_VERSION} level 9; zlib ${process.versions.zlib}`,
+    runtime: config.runtime,
+    arch: config.arch,
+    installer: selected.installer.kind,
+    image: selected.container ? `${selected.container.image} ${selected.container.imageId ?? ''}` : null,
+    interpreter: selected.interpreter,
+    requirements: prepared.contentHash,
+    resolved: prepared.input.requireHashes ? `locked ${sha256(resolvedList.join('\n'))}` : sha256(resolvedList.join('\n')),
+    index: sha256(JSON.stringify(selected.index)),
+    prune: JSON.stringify({
+      profile: config.prune,
+      exclude: config.exclude.patterns,
+      keep: config.keep.patterns,
+      boto: config.botoServices,
+      runtimePackages: config.excludeRuntimePackages,
+      strip: config.strip,
+    }),
+    bytecode: options.bytecode,
+    resolvedList,
+  };
+}
+
+function installRequest(options: DepsOptions, targetDir: string) {
+  const { config, prepared } = options;
+  return {
+    requirementsFile: prepared.requirementsFile,
+    constraintsFile: prepared.constraintsFile,
+    requireHashes: prepared.input.requireHashes,
+    localPaths: prepared.localPaths,
+    targetDir,
+    scratchDir: path.join(options.workDir, 'tmp'),
+    runtime: config.runtime,
+    arch: config.arch,
+    signal: options.signal,
+    onLine: options.onLine,
+  };
+}
+
+/** The layer from the cache when it has it, else built (and stored once the zip is written). */
+export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome> {
+  const { config } = options;
+  await fs.mkdir(path.join(options.workDir, 'tmp'), { recursive: true });
+  const cache = options.cache;
+  if (cache) {
+    const { resolvedList, ...inputs } = await layerInputs(options);
+    const key = cacheKey(inputs);
+    const found = await options.stage('cache', () => cache.lookup(key));
+    if (found.status === 'hit') {
+      await cache.rememberLast(config.dir, key);
+      return {
+        layer: found.manifest.layer,
+        depsDir: path.join(found.dir, 'tree'),
+        runtimeDir: path.join(found.dir, 'runtime'),
+        cache: status('hit', 'hit', key, cache.root, 'hit'),
+        precompressed: precompressedEntries(found.dir, found.manifest.entries, found.entries),
+      };
+    }
+    const reason = found.reason === 'no entry' ? await missReason(cache, config.dir, inputs) : found.reason;
+    const staging = await cache.staging();
+    try {
+      const built = await buildLayer(options, staging, resolvedList);
+      return {
+        ...built,
+        cache: status('miss', reason, key, cache.root, 'miss'),
+        precompressed: null,
+        store: async (written, zipPath) => {
+          await storeLayer(cache, staging, { key, inputs, functionDir: config.dir, layer: built.layer }, written, zipPath);
+          await cache.rememberLast(config.dir, key);
+        },
+        discard: () => cache.discard(staging),
+      };
+    } catch (error) {
+      await cache.discard(staging);
+      throw error;
+    }
+  }
+  // Without the cache no key is needed, so nothing is resolved ahead of the install.
+  const staging = path.join(options.workDir, 'layer');
+  await fs.mkdir(staging, { recursive: true });
+  const built = await buildLayer(options, staging, []);
+  return { ...built, cache: status('disabled', 'the cache is off (--no-cache)', null, null, 'miss'), precompressed: null };
+}
+
+function status(kind: CacheStatus['status'], reason: string, key: string | null, dir: string | null, layer: 'hit' | 'miss'): CacheStatus {
+  const stages = Object.fromEntries(['install', 'prune', 'strip', 'compile'].map((s) => [s, layer])) as Record<string, 'hit' | 'miss' | 'ran'>;
+  return { status: kind, reason, key, dir, stages, reusedEntries: 0, compressedEntries: 0 };
+}
+
+/** Why a key has no entry: what differs from the last build of the same function. */
+async function missReason(cache: DepsCache<DepsLayer>, functionDir: string, inputs: CacheInputs): Promise<string> {
+  const previous = await cache.latestFor(functionDir);
+  if (!previous) return 'first build of this function with this cache';
+  const changed = changedInputs(previous.inputs, inputs);
+  return changed.length > 0 ? `changed since the last cached build: ${changed.join(', ')}` : 'the entry was evicted or removed';
+}
+
+/** install → inventory → prune (→ strip) → compile, in `root` (tree/ and runtime/). */
+async function buildLayer(options: DepsOptions, root: string, resolved: string[]): Promise<Omit<DepsOutcome, 'cache' | 'precompressed'>> {
+  const { config, stage, signal } = options;
+  const depsDir = path.join(root, 'tree');
+  const runtimeDir = path.join(root, 'runtime');
+  await fs.mkdir(depsDir, { recursive: true });
+  await fs.mkdir(runtimeDir, { recursive: true });
+  await stage('install', () => options.selected.installer.install(installRequest(options, depsDir)));
+  const inventory = await stage('inventory', () => takeInventory({ depsDir, sourceDir: null, ownOutputs: [] }));
+  const warnings: BuildWarning[] = [];
+  const trim = planTrimming(config, inventory, warnings);
+  const pruned = await stage('prune', () =>
+    prune({ inventory, profile: config.prune, exclude: config.exclude, keep: config.keep, depsDir, extraRules: trim.rules, setAside: { rule: RUNTIME_PROVIDED_RULE, dir: runtimeDir } }),
+  );
+  let files = pruned.kept;
+  const removed: Removal[] = [...pruned.removed];
+
+  let strip: BuildReport['strip'] = null;
+  if (config.strip) {
+    const mode = config.strip;
+    const stripped = await stage('strip', () =>
+      stripSharedObjects({
+        files,
+        depsDir,
+        mode,
+        arch: config.arch,
+        exec: options.exec,
+        env: config.env,
+        container: options.selected.installer.kind === 'docker' ? options.python : null,
+        hostArch: process.arch,
+        signal,
+      }),
+    );
+    files = stripped.files;
+    removed.push(...stripped.savings);
+    strip = { mode, tool: stripped.tool, files: stripped.savings.length, savedBytes: stripped.savings.reduce((n, s) => n + (s.savedBytes ?? 0), 0), refused: stripped.refused };
+  }
+
+  let bytecode: DepsLayer['bytecode'] = null;
+  if (options.bytecode !== 'none' && options.python) {
+    const compiled = await stage('compile', () =>
+      compileBytecode({ files, mode: options.bytecode as Exclude<BytecodeMode, 'none'>, python: options.python!, depsDir, sourceDir: null, distributions: inventory.distributions, signal }),
+    );
+    files = compiled.files;
+    removed.push(...compiled.removed);
+    bytecode = { files: compiled.compiled, bytes: compiled.compiledBytes, failed: compiled.failed, keptSources: compiled.keptSources };
+  }
+
+  const plain = (f: TreeFile): LayerFile => ({ path: f.path, size: f.size, executable: f.executable, owner: f.owner });
+  const layer: DepsLayer = {
+    distributions: inventory.distributions,
+    before: inventory.files.map(plain),
+    removed: removed.map((r) => ({ ...plain(r.file), rule: r.rule, ...(r.savedBytes !== undefined ? { savedBytes: r.savedBytes } : {}) })),
+    files: files.map(plain),
+    trim: trim.summary,
+    runtimeExcluded: trim.runtimeExcluded,
+    strip,
+    bytecode,
+    warnings,
+    resolved,
+  };
+  return { layer, depsDir, runtimeDir };
+}
+
+/** The layer's files as the pipeline's TreeFiles, read from `depsDir`. */
+export function layerTreeFiles(files: readonly LayerFile[], depsDir: string): TreeFile[] {
+  return files.map((f) => ({ ...f, abs: path.join(depsDir, ...f.path.split('/')), origin: 'deps' }));
+}
+
+/** Removals of the layer as the report counts them. */
+export function layerRemovals(layer: DepsLayer): Removal[] {
+  return layer.removed.map(({ rule, savedBytes, ...file }) => ({ file: { ...file, abs: '', origin: 'deps' }, rule, ...(savedBytes !== undefined ? { savedBytes } : {}) }));
+}
+
+function precompressedEntries(dir: string, entries: readonly CachedEntry[], bytes: Buffer): Map<string, PrecompressedSource> {
+  const file = path.join(dir, 'entries.bin');
+  return new Map(
+    entries.map((e) => [
+      e.path,
+      {
+        kind: 'precompressed',
+        method: e.method,
+        crc32: e.crc32,
+        compressedSize: e.compressedSize,
+        uncompressedSize: e.uncompressedSize,
+        read: () => readRawEntry(file, { dataOffset: e.offset, compressedSize: e.compressedSize }),
+        bytes: () => bytes.subarray(e.offset, e.offset + e.compressedSize),
+      },
+    ]),
+  );
+}
+
+/**
+ * Copies the layer's compressed entries out of the finished zip into entries.bin, then publishes
+ * the entry. A later build of the same layer copies these bytes back verbatim, so its zip is
+ * byte-identical to this one.
+ */
+async function storeLayer(
+  cache: DepsCache<DepsLayer>,
+  staging: string,
+  entry: Pick<DepsManifest<DepsLayer>, 'key' | 'inputs' | 'functionDir' | 'layer'>,
+  written: readonly WrittenEntry[],
+  zipPath: string,
+): Promise<void> {
+  const layerPaths = new Set(entry.layer.files.map((f) => f.path));
+  const entries: CachedEntry[] = [];
+  const zip = await fs.open(zipPath, 'r');
+  const out = await fs.open(path.join(staging, 'entries.bin'), 'w');
+  let offset = 0;
+  try {
+    // One positional read per entry from the finished zip, gathered into large sequential writes.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes > 0) await out.write(Buffer.concat(pending, pendingBytes));
+      pending = [];
+      pendingBytes = 0;
+    };
+    for (const w of written) {
+      if (!layerPaths.has(w.name)) continue;
+      const bytes = Buffer.allocUnsafe(w.compressedSize);
+      const { bytesRead } = await zip.read(bytes, 0, w.compressedSize, w.dataOffset);
+      if (bytesRead !== w.compressedSize) throw new Error(`short read of ${w.name} from ${zipPath}`);
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      if (pendingBytes >= 4 * 1024 * 1024) await flush();
+      entries.push({ path: w.name, method: w.method, crc32: w.crc32, compressedSize: w.compressedSize, uncompressedSize: w.uncompressedSize, offset });
+      offset += w.compressedSize;
+    }
+    await flush();
+  } finally {
+    await Promise.all([zip.close(), out.close()]);
+  }
+  const tree = await measureTree(path.join(staging, 'tree'));
+  await cache.commit(staging, {
+    format: MANIFEST_FORMAT,
+    ...entry,
+    createdAt: new Date().toISOString(),
+    entries,
+    entriesBytes: offset,
+    entriesChecksum: entriesChecksum(await fs.readFile(path.join(staging, 'entries.bin'))),
+    treeFiles: tree.files,
+    treeBytes: tree.bytes,
+  });
+  await cache.enforceLimit(entry.key);
+}
+
+/**
+ * The rules beyond the prune profile: runtime-provided packages and botocore services, planned
+ * from the inventory before anything is removed. Adds the warnings the report shows about them.
+ */
+function planTrimming(config: ResolvedBuildConfig, inventory: Inventory, warnings: BuildWarning[]): { rules: PruneRule[]; runtimeExcluded: string[]; summary: TrimSummary } {
+  const rules: PruneRule[] = [];
+  const summary: TrimSummary = { runtimePackages: null, botoServices: null };
+  const names = new Map(inventory.distributions.map((d) => [d.key, d.name]));
+  let runtimeExcluded: string[] = [];
+
+  if (config.excludeRuntimePackages) {
+    const plan = planRuntimeExclusion(inventory.distributions);
+    runtimeExcluded = plan.excluded;
+    summary.runtimePackages = { excluded: plan.excluded.map((k) => names.get(k) ?? k), keptBecause: plan.keptBecause };
+    if (plan.excluded.length > 0) {
+      rules.push(runtimePackagesRule(plan.excluded));
+      warnings.push({ code: 'RUNTIME_PACKAGES_EXCLUDED', message: `left out ${summary.runtimePackages.excluded.join(', ')}: the Lambda runtime's versions will be used` });
+    }
+    for (const kept of plan.keptBecause) {
+      warnings.push({ code: 'RUNTIME_PACKAGE_KEPT', message: `${kept.name} stays in the zip because ${kept.requiredBy.join(', ')} requires it; on Lambda it shadows the runtime's copy` });
+    }
+    for (const pin of plan.pinned) {
+      warnings.push({ code: 'RUNTIME_VERSION_PINNED', message: `${pin.requiredBy} requires ${pin.requirement}, but ${pin.name} is left out for the runtime's version` });
+    }
+  }
+
+  const botoBytes = botoDataBytes(inventory.files);
+  if (config.botoServices) {
+    if (runtimeExcluded.includes('botocore')) {
+      warnings.push({ code: 'OPTION_IGNORED', message: '--boto-services has no effect with --exclude-runtime-packages: botocore is left out entirely' });
+    } else {
+      const resolved = resolveBotoServices(config.botoServices, listBotoServices(inventory.files));
+      rules.push(botoServicesRule(resolved.keep));
+      summary.botoServices = { kept: resolved.keep, implied: resolved.implied, aliased: resolved.aliased };
+    }
+  } else if (botoBytes > 0 && !runtimeExcluded.includes('botocore')) {
+    warnings.push({
+      code: 'BOTO_SERVICES_HINT',
+      message: `botocore ships models for ${listBotoServices(inventory.files).length} AWS services (${(botoBytes / 1e6).toFixed(1)} MB); --boto-services s3,dynamodb,… keeps only the ones the function uses, or --exclude-runtime-packages uses the runtime's boto3`,
+    });
+  }
+  return { rules, runtimeExcluded, summary };
+}

@@ -1,0 +1,172 @@
+/**
+ * The dependency cache on real builds: warm rebuilds byte-identical to cold ones, a miss (named)
+ * for every key input that changes, corrupt and partial entries rebuilt, concurrent builds on one
+ * cache, eviction, and `pyslim cache clean`.
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { build, type BuildReport } from '../../src/index.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { HOST_PYTHON, removeTree, sha256, tempDir } from '../helpers/lambda.js';
+
+const env = { ...process.env, PIP_RETRIES: '0' };
+const cleanup: string[] = [];
+afterAll(() => cleanup.forEach(removeTree));
+const scratch = () => {
+  const dir = tempDir();
+  cleanup.push(dir);
+  return dir;
+};
+
+function functionFolder(requirements = 'six\nidna\n'): string {
+  const dir = scratch();
+  writeFileSync(path.join(dir, 'requirements.txt'), requirements);
+  writeFileSync(path.join(dir, 'handler.py'), 'import six, idna\n\ndef handler(event, context):\n    return six.PY3\n');
+  return dir;
+}
+
+const entriesIn = (cacheDir: string) => readdirSync(path.join(cacheDir, 'deps')).filter((n) => !n.startsWith('.'));
+
+async function buildWith(dir: string, cacheDir: string, options: Parameters<typeof build>[0] = {}): Promise<BuildReport> {
+  return build({ dir, out: path.join(scratch(), 'function.zip'), runtime: 'python3.11', installer: 'local', env, cacheDir, ...options });
+}
+
+/** A real, minimal wheel (pure Python), for an index whose content changes between builds. */
+function makeWheel(folder: string, name: string, version: string): void {
+  execFileSync(HOST_PYTHON, [
+    '-c',
+    `import zipfile, sys
+name, version, out = sys.argv[1:4]
+info = f"{name}-{version}.dist-info"
+files = {f"{name}.py": "PY3 = True\\n", f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n\\n", f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+files[f"{info}/RECORD"] = "".join(f"{p},,\\n" for p in files) + f"{info}/RECORD,,\\n"
+with zipfile.ZipFile(f"{out}/{name}-{version}-py3-none-any.whl", "w") as z:
+    for path, text in files.items(): z.writestr(path, text)`,
+    name,
+    version,
+    folder,
+  ]);
+}
+
+describe('warm rebuilds', () => {
+  it('reuse the cached layer after a source-only change, byte-identical to a cold build', async () => {
+    const cacheDir = scratch();
+    const dir = functionFolder();
+    const first = await buildWith(dir, cacheDir);
+    expect(first.cache).toMatchObject({ status: 'miss', reason: 'first build of this function with this cache', reusedEntries: 0 });
+    appendFileSync(path.join(dir, 'handler.py'), '# a one-line change\n');
+    const warm = await buildWith(dir, cacheDir);
+    expect(warm.cache).toMatchObject({ status: 'hit', reason: 'hit', stages: { install: 'hit', prune: 'hit', compile: 'hit', zip: 'hit' } });
+    expect(warm.cache!.reusedEntries).toBeGreaterThan(20);
+    expect(warm.cache!.compressedEntries).toBe(3); // handler.py, its bytecode, requirements.txt
+    expect(warm.timings.install).toBeUndefined();
+    const cold = await buildWith(dir, cacheDir, { cache: false });
+    expect(cold.cache!.status).toBe('disabled');
+    expect(warm.output.sha256).toBe(cold.output.sha256);
+    expect(sha256(warm.output.path)).toBe(sha256(cold.output.path));
+    // The report of a warm build counts the same packages as the cold one.
+    expect(warm.packages).toEqual(cold.packages);
+  });
+});
+
+describe('every cache-key input that changes is a miss, and the report names it', () => {
+  const cacheDir = tempDir();
+  afterAll(() => removeTree(cacheDir));
+
+  it.each<[string, string, (dir: string, links: string) => Parameters<typeof build>[0]]>([
+    ['requirements', 'requirements', (dir) => (appendFileSync(path.join(dir, 'requirements.txt'), 'idna\n'), {})],
+    ['runtime', 'runtime', () => ({ runtime: 'python3.12', verify: false })],
+    ['arch', 'architecture', () => ({ arch: 'arm64' })],
+    ['prune profile', 'prune options', () => ({ prune: 'aggressive' })],
+    ['--exclude', 'prune options', () => ({ exclude: ['*.txt'] })],
+    ['--strip', 'prune options', () => ({ strip: 'debug' })],
+    ['bytecode mode', 'bytecode mode', () => ({ bytecode: 'none' })],
+    ['index configuration (--find-links)', 'index configuration', () => ({ findLinks: [scratch()] })],
+    ['resolved versions (a new release appears on the index)', 'resolved versions', (_, links) => (makeWheel(links, 'six', '99.0.0'), {})],
+  ])('%s', async (_, named, change) => {
+    const dir = functionFolder('six\n');
+    const links = scratch();
+    await buildWith(dir, cacheDir, { findLinks: [links] });
+    const options = change(dir, links);
+    const changed = await buildWith(dir, cacheDir, { findLinks: [links], ...options });
+    expect(changed.cache!.status).toBe('miss');
+    expect(changed.cache!.reason).toMatch(new RegExp(`^changed since the last cached build: .*\\b${named}\\b`));
+    // And the same inputs again are a hit.
+    const again = await buildWith(dir, cacheDir, { findLinks: [links], ...options });
+    expect(again.cache!.status).toBe('hit');
+  });
+
+  it('a new release on the index is installed, not served stale', async () => {
+    const dir = functionFolder('six\n');
+    const links = scratch();
+    const before = await buildWith(dir, cacheDir, { findLinks: [links] });
+    makeWheel(links, 'six', '99.0.0');
+    const after = await buildWith(dir, cacheDir, { findLinks: [links] });
+    expect(before.packages.find((p) => p.name === 'six')!.version).not.toBe('99.0.0');
+    expect(after.packages.find((p) => p.name === 'six')!.version).toBe('99.0.0');
+  });
+});
+
+describe('a damaged cache is never served', () => {
+  it.each([
+    ['a flipped byte in the compressed entries', (entry: string) => {
+      const file = path.join(entry, 'entries.bin');
+      const bytes = readFileSync(file);
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      writeFileSync(file, bytes);
+    }, /^a corrupt entry \(compressed entries do not match their checksum\) was found and removed$/],
+    ['a truncated entries file', (entry: string) => {
+      const file = path.join(entry, 'entries.bin');
+      writeFileSync(file, readFileSync(file).subarray(0, 1000));
+    }, /^a corrupt entry/],
+    ['an entry without its manifest (a writer that died)', (entry: string) => rmSync(path.join(entry, 'manifest.json')), /^an incomplete entry was found and removed$/],
+  ])('%s: detected, rebuilt, and the zip is right', async (_, damage, reason) => {
+    const cacheDir = scratch();
+    const dir = functionFolder();
+    const cold = await buildWith(dir, cacheDir);
+    damage(path.join(cacheDir, 'deps', entriesIn(cacheDir)[0]!));
+    const rebuilt = await buildWith(dir, cacheDir);
+    expect(rebuilt.cache!.status).toBe('miss');
+    expect(rebuilt.cache!.reason).toMatch(reason);
+    expect(rebuilt.output.sha256).toBe(cold.output.sha256);
+    expect((await buildWith(dir, cacheDir)).cache!.status).toBe('hit');
+  });
+});
+
+describe('sharing and size', () => {
+  it('two builds at once on one cache both succeed with the same bytes, and leave one entry', async () => {
+    const cacheDir = scratch();
+    const dir = functionFolder('six\nidna\ncertifi\n');
+    const run = (out: string) =>
+      new Promise<number | null>((resolve) => {
+        const child = startCli(['build', dir, '--installer', 'local', '--runtime', 'python3.11', '-o', out, '--cache-dir', cacheDir, '-q']);
+        child.on('exit', resolve);
+      });
+    const outs = [path.join(scratch(), 'a.zip'), path.join(scratch(), 'b.zip')];
+    expect(await Promise.all(outs.map(run))).toEqual([0, 0]);
+    expect(sha256(outs[0]!)).toBe(sha256(outs[1]!));
+    expect(entriesIn(cacheDir)).toHaveLength(1);
+    expect(readdirSync(path.join(cacheDir, 'deps')).filter((n) => n.startsWith('.building') || n.startsWith('.trash'))).toEqual([]);
+  });
+
+  it('evicts the least-recently used entries beyond --cache-max-size', async () => {
+    const cacheDir = scratch();
+    const first = await buildWith(functionFolder('six\n'), cacheDir, { cacheMaxSize: '1B' });
+    expect(entriesIn(cacheDir)).toEqual([first.cache!.key]);
+    const second = await buildWith(functionFolder('idna\n'), cacheDir, { cacheMaxSize: '1B' });
+    // The entry just written stays (a build never evicts its own); the older one goes.
+    expect(entriesIn(cacheDir)).toEqual([second.cache!.key]);
+  });
+
+  it('pyslim cache clean empties the cache', async () => {
+    const cacheDir = scratch();
+    await buildWith(functionFolder(), cacheDir);
+    const result = runCli(['cache', 'clean', '--cache-dir', cacheDir]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^removed 1 cached layer \([\d.]+ [kM]B\) from /);
+    expect(existsSync(path.join(cacheDir, 'deps'))).toBe(false);
+  });
+});
+
