@@ -5,7 +5,7 @@ first on sys.path as /var/task is on Lambda), several times, and reads each modu
 and the file it came from. It also reads the handler's source to find module-level imports that
 only some code paths use: those can be deferred into the branch that needs them.
 
-Usage: python importtime.py --root DIR [--root DIR ...] [--fallback DIR] --handler module.function
+Usage: python importtime.py --root DIR [--root DIR ...] [--fallback DIR ...] --handler module.function
                             [--runs N] [--isolated]
 Prints one JSON object: {"runs": [{"wallMs", "modules": [{"name", "selfUs", "file"}]}],
                          "deferrable": [{"module", "names", "usage"}]}
@@ -22,11 +22,10 @@ import sys
 
 CHILD = r"""
 import json, sys, time
-roots, fallback, module = json.loads(sys.argv[1])
+roots, fallbacks, module = json.loads(sys.argv[1])
 sys.dont_write_bytecode = True
 sys.path[:0] = roots
-if fallback:
-    sys.path.append(fallback)
+sys.path.extend(fallbacks)
 before = set(sys.modules)
 print("PYSLIM-IMPORT-START", file=sys.stderr, flush=True)
 started = time.perf_counter()
@@ -40,10 +39,10 @@ print(json.dumps({"wallMs": wall, "files": files}))
 """
 
 
-def run_once(roots: list[str], fallback: str | None, module: str, isolated: bool) -> dict:
+def run_once(roots: list[str], fallbacks: list[str], module: str, isolated: bool) -> dict:
     flags = ["-I", "-S"] if isolated else []
     done = subprocess.run(
-        [sys.executable, *flags, "-X", "importtime", "-c", CHILD, json.dumps([roots, fallback, module])],
+        [sys.executable, *flags, "-X", "importtime", "-c", CHILD, json.dumps([roots, fallbacks, module])],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
@@ -115,7 +114,7 @@ def usage_of_imports(source: str) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", action="append", default=[])
-    parser.add_argument("--fallback")
+    parser.add_argument("--fallback", action="append", default=[])
     parser.add_argument("--handler", required=True)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--isolated", action="store_true")

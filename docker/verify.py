@@ -3,10 +3,10 @@
 Runs on the target interpreter (the Lambda image's Python, or the host's when its X.Y matches
 the runtime), from read-only roots, with bytecode writing off. Prints one JSON object per module.
 
-Usage: python verify.py --root DIR [--root DIR ...] [--fallback DIR] [--module NAME ...]
+Usage: python verify.py --root DIR [--root DIR ...] [--fallback DIR ...] [--module NAME ...]
                         [--handler module.function]
-The roots go first on sys.path, in order, as /var/task (and the layers) do on Lambda. The
-fallback goes last, where the runtime's own packages (boto3...) sit on Lambda.
+The roots go first on sys.path, in order, as /var/task does on Lambda. The fallbacks go after
+everything else, in order, as the layers (/opt/python) and the runtime's own packages do.
 """
 from __future__ import annotations
 
@@ -52,13 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", action="append", default=[])
     parser.add_argument("--module", action="append", default=[])
-    parser.add_argument("--fallback")
+    parser.add_argument("--fallback", action="append", default=[])
     parser.add_argument("--handler")
     args = parser.parse_args()
     sys.dont_write_bytecode = True
     sys.path[:0] = args.root
-    if args.fallback:
-        sys.path.append(args.fallback)
+    sys.path.extend(args.fallback)
     results = []
     if args.handler:
         module, _, function = args.handler.rpartition(".")

@@ -87,6 +87,10 @@ export interface BuildOptions {
   keepTemp?: boolean;
   /** Reuse installed, pruned and compressed dependencies across builds. Default true. */
   cache?: boolean;
+  /** Write a Lambda layer instead of a function zip: everything under python/ (Lambda's /opt/python). */
+  layer?: boolean;
+  /** Layers the function runs with (their zips, or the --json reports of their builds): packages they provide are left out. */
+  withLayers?: string[];
   /** Cap on the cache's size; least-recently used entries go first. Default 5GiB (or $PYSLIM_CACHE_MAX_SIZE). */
   cacheMaxSize?: number | string;
   /** Keep only these AWS services' botocore models (client names as in boto3.client('s3')). */
@@ -147,6 +151,8 @@ export interface ResolvedBuildConfig {
   keepTemp: boolean;
   cache: boolean;
   cacheMaxBytes: number;
+  layer: boolean;
+  withLayers: string[];
   botoServices: string[] | null;
   excludeRuntimePackages: boolean;
   strip: StripMode | null;
@@ -261,6 +267,8 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     cwd,
     keepTemp: options.keepTemp ?? false,
     cache: options.cache ?? true,
+    layer: options.layer ?? false,
+    withLayers: await resolveLayerPaths(options.withLayers ?? [], cwd),
     cacheMaxBytes: sizeOption(options.cacheMaxSize ?? env.PYSLIM_CACHE_MAX_SIZE, '--cache-max-size') ?? DEFAULT_CACHE_MAX_BYTES,
     botoServices: resolveBotoServicesOption(options.botoServices),
     excludeRuntimePackages: options.excludeRuntimePackages ?? false,
@@ -325,6 +333,16 @@ function resolveIndexFlags(options: BuildOptions, cwd: string): Partial<IndexCon
   if (options.trustedHosts?.length) flags.trustedHosts = options.trustedHosts;
   if (options.constraints?.length) flags.constraints = options.constraints.map(local);
   return flags;
+}
+
+async function resolveLayerPaths(files: readonly string[], cwd: string): Promise<string[]> {
+  const resolved = files.map((f) => path.resolve(cwd, f));
+  for (const file of resolved) {
+    if (!(await statOrUndefined(file))?.isFile()) {
+      throw new PyslimError('FILE_NOT_FOUND', `layer not found: ${file}`, { hint: 'Pass --with-layer a layer zip, or the --json report of its build' });
+    }
+  }
+  return resolved;
 }
 
 function sizeOption(value: number | string | undefined, option: string): number | null {

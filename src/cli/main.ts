@@ -8,6 +8,8 @@ import { Command, CommanderError, Option } from 'commander';
 import prettyBytes from 'pretty-bytes';
 import { PYSLIM_VERSION } from '../assets.js';
 import { DepsCache } from '../cache/store.js';
+import { findProjectConfig, nearest, type ProjectConfig } from '../config-file.js';
+import { buildFunctions, summarizeFunctions, worstExitCode } from '../project.js';
 import { DEFAULT_OUT, resolveCacheDir, type BuildOptions } from '../config.js';
 import { isPyslimError } from '../errors.js';
 import { INSTALLER_CHOICES } from '../installers/types.js';
@@ -22,7 +24,7 @@ import { inspectZip } from '../inspect/inspect.js';
 import { profileZip, type ProfileZipOptions } from '../inspect/profile-zip.js';
 import { renderDiffTable, renderInspectTable } from './render-inspect.js';
 import { describeCheck, renderMarkdown } from './render-markdown.js';
-import { renderBuildTable, renderProfileTable, renderRules, renderWarnings } from './render-table.js';
+import { renderBuildTable, renderProfileTable, renderRules, renderSummaryTable, renderWarnings } from './render-table.js';
 
 interface Io {
   out(text: string): void;
@@ -67,6 +69,10 @@ interface BuildFlags {
   bytecode?: string;
   profile?: boolean;
   runs?: string;
+  config?: string;
+  concurrency?: string;
+  layer?: boolean;
+  withLayer?: string[];
   budgetUnzipped?: string;
   budgetPackage?: string[];
   layersSize?: string;
@@ -145,56 +151,108 @@ export function annotations(report: BuildReport): string[] {
   ];
 }
 
-async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Promise<number> {
+/** The build options the flags give; with `only`, just the flags set on the command line. */
+function buildOptionsFrom(flags: BuildFlags, only?: (key: string) => boolean): BuildOptions {
+  const all: BuildOptions = {
+    requirements: flags.requirements,
+    runtime: flags.runtime,
+    arch: flags.arch,
+    installer: flags.installer as (typeof INSTALLER_CHOICES)[number],
+    out: flags.out,
+    budget: flags.budget,
+    exclude: flags.exclude,
+    keep: flags.keep,
+    python: flags.python,
+    containerCli: flags.containerCli,
+    image: flags.image,
+    containerUser: flags.containerUser,
+    containerTimeout: flags.containerTimeout === undefined ? undefined : Number(flags.containerTimeout),
+    cacheDir: flags.cacheDir,
+    indexUrl: flags.indexUrl,
+    extraIndexUrls: flags.extraIndexUrl,
+    findLinks: flags.findLinks,
+    trustedHosts: flags.trustedHost,
+    constraints: flags.constraint,
+    keepTemp: flags.keepTemp,
+    cache: flags.cache,
+    cacheMaxSize: flags.cacheMaxSize,
+    groups: flags.groups?.flatMap((g) => g.split(',')),
+    prune: flags.prune as BuildOptions['prune'],
+    botoServices: flags.botoServices,
+    excludeRuntimePackages: flags.excludeRuntimePackages,
+    strip: flags.strip === undefined ? undefined : ((flags.strip === true ? 'debug' : flags.strip) as BuildOptions['strip']),
+    verify: flags.verify,
+    handler: flags.handler,
+    verifySkip: flags.verifySkip?.flatMap((v) => v.split(',')),
+    bytecode: flags.bytecode as BuildOptions['bytecode'],
+    budgetUnzipped: flags.budgetUnzipped,
+    budgetPackages: flags.budgetPackage,
+    layersSize: flags.layersSize,
+    profile: flags.profile,
+    profileRuns: flags.runs === undefined ? undefined : Number(flags.runs),
+    layer: flags.layer,
+    withLayers: flags.withLayer,
+  };
+  if (!only) return all;
+  // Option names of the flags that set each build option (commander's attribute names).
+  const flagOf: Partial<Record<keyof BuildOptions, string>> = {
+    extraIndexUrls: 'extraIndexUrl',
+    trustedHosts: 'trustedHost',
+    constraints: 'constraint',
+    budgetPackages: 'budgetPackage',
+    profileRuns: 'runs',
+    withLayers: 'withLayer',
+  };
+  return Object.fromEntries(Object.entries(all).filter(([key]) => only(flagOf[key as keyof BuildOptions] ?? key))) as BuildOptions;
+}
+
+function checkFormat(flags: BuildFlags, io: Io): boolean {
+  if (['table', 'json', 'markdown'].includes(flags.format)) return true;
+  io.err(`error: invalid --format "${flags.format}". Use one of table, json, markdown\n`);
+  return false;
+}
+
+/**
+ * `pyslim build [targets...]`: with a pyslim.config.json (or a "pyslim" key in package.json), the
+ * targets are function names and none means all of them; otherwise the one target is a folder.
+ */
+async function runBuild(targets: string[], flags: BuildFlags, io: Io, fromCli: (key: string) => boolean): Promise<number> {
+  if (!checkFormat(flags, io)) return EXIT_CODES.usage;
+  let project;
+  try {
+    project = await findProjectConfig(process.cwd(), flags.config);
+  } catch (error) {
+    io.err(`${renderError(error, Boolean(flags.debug))}\n`);
+    return exitCodeFor({ error });
+  }
+  if (project) {
+    const names = targets.filter((t) => project.functions.has(t));
+    if (names.length === targets.length) return runMany(project, names.length > 0 ? names : [...project.functions.keys()], flags, io, fromCli);
+    // A folder that is not a function name is built on its own, as without a config.
+    const isFolder = targets.length === 1 && (await fs.stat(targets[0]!).catch(() => undefined))?.isDirectory();
+    if (!isFolder) {
+      const name = targets.find((t) => !project.functions.has(t))!;
+      const near = nearest(name, [...project.functions.keys()]);
+      io.err(`error: unknown function "${name}" in ${path.basename(project.file)}. Use one of ${[...project.functions.keys()].join(', ')}${near && targets.length === 1 ? ` (did you mean "${near}"?)` : ''}\n`);
+      return EXIT_CODES.usage;
+    }
+  } else if (targets.length > 1) {
+    io.err('error: pyslim build takes one function folder. Name several functions in a pyslim.config.json to build them together\n');
+    return EXIT_CODES.usage;
+  }
+  return runSingle(targets[0] ?? '.', flags, io);
+}
+
+async function runSingle(dir: string, flags: BuildFlags, io: Io): Promise<number> {
   const controller = new AbortController();
   const release = abortOnSignals(controller);
   const format = flags.format;
-  if (!['table', 'json', 'markdown'].includes(format)) {
-    io.err(`error: invalid --format "${format}". Use one of table, json, markdown\n`);
-    release();
-    return EXIT_CODES.usage;
-  }
   const showProgress = io.stderrIsTTY && !flags.quiet && !io.env.CI && format !== 'json';
   const progress = showProgress ? createProgressRenderer({ write: io.err, columns: io.columns }) : undefined;
   try {
     const report = await build({
+      ...buildOptionsFrom(flags),
       dir,
-      requirements: flags.requirements,
-      runtime: flags.runtime,
-      arch: flags.arch,
-      installer: flags.installer as (typeof INSTALLER_CHOICES)[number],
-      out: flags.out,
-      budget: flags.budget,
-      exclude: flags.exclude,
-      keep: flags.keep,
-      python: flags.python,
-      containerCli: flags.containerCli,
-      image: flags.image,
-      containerUser: flags.containerUser,
-      containerTimeout: flags.containerTimeout === undefined ? undefined : Number(flags.containerTimeout),
-      cacheDir: flags.cacheDir,
-      indexUrl: flags.indexUrl,
-      extraIndexUrls: flags.extraIndexUrl,
-      findLinks: flags.findLinks,
-      trustedHosts: flags.trustedHost,
-      constraints: flags.constraint,
-      keepTemp: flags.keepTemp,
-      cache: flags.cache,
-      cacheMaxSize: flags.cacheMaxSize,
-      groups: flags.groups?.flatMap((g) => g.split(',')),
-      prune: flags.prune as BuildOptions['prune'],
-      botoServices: flags.botoServices,
-      excludeRuntimePackages: flags.excludeRuntimePackages,
-      strip: flags.strip === undefined ? undefined : ((flags.strip === true ? 'debug' : flags.strip) as BuildOptions['strip']),
-      verify: flags.verify,
-      handler: flags.handler,
-      verifySkip: flags.verifySkip?.flatMap((v) => v.split(',')),
-      bytecode: flags.bytecode as BuildOptions['bytecode'],
-      budgetUnzipped: flags.budgetUnzipped,
-      budgetPackages: flags.budgetPackage,
-      layersSize: flags.layersSize,
-      profile: flags.profile,
-      profileRuns: flags.runs === undefined ? undefined : Number(flags.runs),
       reportPaths: flags.json ? [flags.json] : [],
       env: io.env,
       signal: controller.signal,
@@ -220,6 +278,58 @@ async function runBuild(dir: string | undefined, flags: BuildFlags, io: Io): Pro
     progress?.stop();
     io.err(`${renderError(error, Boolean(flags.debug))}\n`);
     return exitCodeFor({ error });
+  } finally {
+    release();
+  }
+}
+
+/** Builds several functions of a project config: one report each, then a summary. */
+async function runMany(project: ProjectConfig, names: string[], flags: BuildFlags, io: Io, fromCli: (key: string) => boolean): Promise<number> {
+  const controller = new AbortController();
+  const release = abortOnSignals(controller);
+  try {
+    const flagOptions = buildOptionsFrom(flags, fromCli);
+    const concurrency = flags.concurrency === undefined ? project.concurrency : Number(flags.concurrency);
+    const jsonBase = flags.json ? path.resolve(flags.json) : undefined;
+    const results = await buildFunctions({
+      project,
+      names,
+      flagOptions,
+      concurrency,
+      env: io.env,
+      signal: controller.signal,
+      reportPath: jsonBase ? (name) => jsonBase.replace(/(\.json)?$/, `.${name}.json`) : undefined,
+      onDone: (result) => {
+        if (flags.quiet) return;
+        const line = result.report ? `✓ ${result.name} ${result.summary.zip}` : `✗ ${result.name}`;
+        if (io.stderrIsTTY && !io.env.CI && flags.format !== 'json') io.err(`${line}\n`);
+      },
+    });
+    const summary = summarizeFunctions(project, results);
+    if (jsonBase) {
+      for (const result of results) if (result.report) await writeFileAtomic(result.reportPath!, `${JSON.stringify(result.report, null, 2)}\n`);
+      await writeFileAtomic(jsonBase, `${JSON.stringify(summary, null, 2)}\n`);
+    }
+    if (!flags.quiet) {
+      if (flags.format === 'json') io.out(`${JSON.stringify({ ...summary, reports: Object.fromEntries(results.map((r) => [r.name, r.report ?? null])) }, null, 2)}\n`);
+      else if (flags.format === 'markdown') io.out(results.flatMap((r) => (r.report ? [renderMarkdown(r.report)] : [])).join('\n'));
+      else {
+        for (const r of results) if (r.report) io.out(`== ${r.name} ==\n${renderBuildTable(r.report)}\n\n`);
+        io.out(`${renderSummaryTable(summary)}\n`);
+      }
+    }
+    if (io.env.GITHUB_STEP_SUMMARY) {
+      await fs.appendFile(io.env.GITHUB_STEP_SUMMARY, results.flatMap((r) => (r.report ? [renderMarkdown(r.report)] : [])).join('\n'));
+    }
+    for (const r of results) {
+      if (r.error) io.err(`${renderError(r.error, Boolean(flags.debug)).replace(/^error: /, `error: ${r.name}: `)}\n`);
+      if (r.report) {
+        if (flags.annotations) for (const line of annotations(r.report)) io.out(`${line}\n`);
+        for (const w of r.report.warnings) io.err(`warning: ${r.name}: ${w.message}\n`);
+        for (const line of budgetFailureLines(r.report)) io.err(`${line.replace(/^error: /, `error: ${r.name}: `)}\n`);
+      }
+    }
+    return worstExitCode(results.map((r) => (r.error ? exitCodeFor({ error: r.error }) : exitCodeFor({ withinBudget: r.report!.budgets.ok, warnings: r.report!.warnings.length, strict: flags.strict }))));
   } finally {
     release();
   }
@@ -290,8 +400,12 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
 
   program
     .command('build')
-    .description('build a deployment zip from a function folder and its requirements')
-    .argument('[dir]', 'folder with the handler code', '.')
+    .description('build a deployment zip from a function folder and its requirements (or the functions of a pyslim.config.json)')
+    .argument('[dir...]', 'the folder with the handler code (default: .); with a pyslim.config.json, function names (default: all)')
+    .option('--config <file>', 'project config: pyslim.config.json, or a package.json with a "pyslim" key (default: found in the working directory)')
+    .option('--concurrency <n>', 'functions built at once (default: the config\'s, else 2)')
+    .option('--layer', 'write a Lambda layer: everything under python/')
+    .option('--with-layer <zip|report...>', 'layers the function runs with; packages they provide are left out')
     .option('-r, --requirements <file>', 'requirements.txt, pyproject.toml, uv.lock or poetry.lock (default: the first found in <dir>; without one only the source is packaged)')
     .addOption(new Option('--runtime <name>', `Lambda runtime: ${Object.keys(RUNTIMES).join(', ')}`).default(DEFAULT_RUNTIME))
     .addOption(new Option('--arch <arch>', `architecture: ${Object.keys(ARCHITECTURES).join(', ')}`).default(DEFAULT_ARCH))
@@ -335,7 +449,9 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--strict', `exit ${EXIT_CODES.warnings} when the build has warnings`)
     .option('-q, --quiet', 'print only warnings and errors')
     .option('--debug', "show pip's output and stack traces on failure")
-    .action(async (dir: string, flags: BuildFlags) => setExitCode(await runBuild(dir, flags, io)));
+    .action(async (targets: string[], flags: BuildFlags, command: Command) =>
+      setExitCode(await runBuild(targets, flags, io, (key) => command.getOptionValueSource(key) === 'cli')),
+    );
 
   program
     .command('profile')

@@ -1,6 +1,7 @@
 /** The terminal rendering of a build report. Renderers return strings; only the CLI prints. */
 import prettyBytes from 'pretty-bytes';
 import type { InitProfile } from '../pipeline/profile.js';
+import type { ProjectSummary } from '../project.js';
 import { describeCheck } from './render-markdown.js';
 import type { BuildReport } from '../pipeline/report.js';
 import { BOTO_SERVICES_RULE } from '../rules/boto.js';
@@ -155,4 +156,18 @@ export function renderInit(init: InitProfile): string {
 export function renderProfileTable(profile: InitProfile & { zip: string; runtime: string }): string {
   const rows = [['package', 'import', 'of init'], ...profile.packages.map((p) => [p.name, `${p.ms.toFixed(0)} ms`, `${(p.share * 100).toFixed(1)}%`])];
   return [`pyslim profile ${profile.zip} (${profile.runtime})`, '', columns(rows, ['left', 'right', 'right']), '', renderInit(profile)].join('\n');
+}
+
+/** The summary of a multi-function build: one line per function. */
+export function renderSummaryTable(summary: ProjectSummary): string {
+  const rows = [['function', 'runtime', 'arch', 'zip', 'unzipped', 'budget', 'dependencies']];
+  for (const f of summary.functions) {
+    if (f.error !== null) {
+      rows.push([f.name, '', '', 'FAILED', '', '', '']);
+      continue;
+    }
+    const deps = f.sharedWith ? `shared with ${f.sharedWith} (installed once)` : f.cache === 'hit' ? 'from the cache' : f.cache === 'miss' ? 'installed' : (f.cache ?? '');
+    rows.push([f.name, f.runtime ?? '', f.arch ?? '', bytes(f.bytes ?? 0), bytes(f.unzippedBytes ?? 0), f.withinBudget ? 'ok' : 'EXCEEDED', deps]);
+  }
+  return columns(rows, ['left', 'left', 'left', 'right', 'right', 'left', 'left']);
 }

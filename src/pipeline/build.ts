@@ -23,7 +23,9 @@ import { DepsCache } from '../cache/store.js';
 import { compareGlibc } from '../elf.js';
 import { auditNativeCode, type NativeSummary } from './audit.js';
 import { compileBytecode } from './compile.js';
-import { dependencyLayer, layerRemovals, layerTreeFiles, type CacheStatus, type DepsLayer, type DepsOutcome } from './deps.js';
+import { normalizeDistName } from '../python-names.js';
+import { bytecodePrefix, dependencyLayer, layerRemovals, layerTreeFiles, type CacheStatus, type DepsLayer, type DepsOutcome } from './deps.js';
+import { LAYER_FOLDER, loadLayers } from './layers.js';
 import { hostPythonForRuntime, indexFlagsWith, noPythonReason, probeHostPython, selectInstaller, type ContainerInfo, type Selected } from './install.js';
 import { checkInstallable, prepareInput } from './input.js';
 import { UNATTRIBUTED, stageSourceFiles, takeInventory, type Inventory, type TreeFile } from './inventory.js';
@@ -41,7 +43,7 @@ const EMPTY_LAYER: DepsLayer = {
   before: [],
   removed: [],
   files: [],
-  trim: { runtimePackages: null, botoServices: null },
+  trim: { runtimePackages: null, botoServices: null, layerProvided: null },
   runtimeExcluded: [],
   strip: null,
   bytecode: null,
@@ -72,11 +74,15 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const srcDir = path.join(work, 'src');
   let tempZip: string | undefined;
   let deps: DepsOutcome | undefined;
+  let releaseLayers: (() => Promise<void>) | undefined;
   try {
     // Slow lookups start at once: the host Python (a subprocess) and, while it runs, the cache
     // entry this function used last, which is the one a rebuild after a source edit needs.
     if (config.installer === 'local') probeHostPython(config, exec);
     const cache = config.cache ? new DepsCache<DepsLayer>(config.cacheDir, config.cacheMaxBytes) : null;
+    const withLayers = await loadLayers(config.withLayers);
+    releaseLayers = withLayers.release;
+    const layers = withLayers.layers;
     const lastKey = await cache?.lastKey(config.dir);
     if (lastKey) cache!.prefetch(lastKey);
     // The dependency input and the function's own files are read side by side.
@@ -109,10 +115,19 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     // The dependency layer (from the cache, or built) and the function's bytecode, side by side.
     const [layerOutcome, compiledSource] = await Promise.all([
       prepared && selected
-        ? dependencyLayer({ config, exec, prepared, selected, python, bytecode: bytecodeMode, workDir: work, cache, stage, signal, onLine: installProgress(emit) })
+        ? dependencyLayer({ config, exec, prepared, selected, python, bytecode: bytecodeMode, workDir: work, cache, layers, stage, signal, onLine: installProgress(emit) })
         : undefined,
       compilePython
-        ? stage('compile', () => compileBytecode({ files: stagedSource, mode: bytecodeMode as Exclude<typeof bytecodeMode, 'none'>, python: compilePython, depsDir: null, sourceDir: srcDir, distributions: [], signal }))
+        ? stage('compile', () => compileBytecode({
+              files: stagedSource,
+              mode: bytecodeMode as Exclude<typeof bytecodeMode, 'none'>,
+              python: compilePython,
+              depsDir: null,
+              sourceDir: srcDir,
+              distributions: [],
+              prefix: bytecodePrefix(config),
+              signal,
+            }))
         : undefined,
     ]);
     deps = layerOutcome;
@@ -156,14 +171,15 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     const roots = [srcDir, ...(depsDir ? [depsDir] : [])];
     const sourceTopLevel = [...new Set(source.files.map((f) => f.path.split('/')[0]!.replace(/\.py$/, '')))].sort();
     const stillVerified = deps?.cache.status === 'hit' && layer.verified && sourceTopLevel.every((name) => layer.verified!.sourceTopLevel.includes(name));
-    const fallbackRoot = deps && layer.runtimeExcluded.length > 0 ? deps.runtimeDir : null;
+    // After /var/task on Lambda: the layers (/opt/python), then the runtime's own packages.
+    const fallbackRoots = [...layers.flatMap((l) => (l.root ? [l.root] : [])), ...(deps && layer.runtimeExcluded.length > 0 ? [deps.runtimeDir] : [])];
     const verify = config.verify
       ? await stage('verify', () =>
           verifyImports({
             python,
             noPythonReason: noPython,
             roots,
-            fallbackRoot,
+            fallbackRoots,
             distributions: layer.distributions.filter((d) => files.some((f) => f.owner === d.key)),
             shippedPaths: new Set(files.map((f) => f.path)),
             handler: config.handler,
@@ -183,7 +199,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
           profileInit({
             python: requirePython(python, noPython, '--profile'),
             roots,
-            fallbackRoot,
+            fallbackRoots,
             handler: config.handler ?? inferHandler(files),
             runs: config.profileRuns,
             ownerOf: ownerLookup(layer, source, files),
@@ -197,6 +213,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
         files,
         out: config.out,
         precompressed: deps?.precompressed ?? undefined,
+        prefix: config.layer ? LAYER_FOLDER : undefined,
         signal,
         onProgress: (current, total) => emit({ stage: 'zip', status: 'progress', current, total }),
       }),
@@ -226,9 +243,17 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
       output: { path: config.out, bytes: zipped.bytes, entries: zipped.entries, unzippedBytes: zipped.unzippedBytes, sha256: zipped.sha256 },
       compressedSizes: zipped.compressedSizes,
       budgetBytes: config.budgetBytes,
-      budgetLimits: config.budgets,
+      // Layers the function runs with count toward Lambda's 250 MiB, beside --layers-size.
+      budgetLimits: { ...config.budgets, layersBytes: config.budgets.layersBytes + layers.reduce((n, l) => n + l.unzippedBytes, 0) },
       profile: config.prune,
       trim: layer.trim,
+      layer: config.layer,
+      withLayers: layers.map((l) => ({
+        path: l.path,
+        packages: l.packages.length,
+        unzippedBytes: l.unzippedBytes,
+        provides: (layer.trim.layerProvided ?? []).filter((name) => l.packages.some((p) => p.key === normalizeDistName(name))),
+      })),
       strip: layer.strip,
       native,
       verify,
@@ -251,6 +276,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   } finally {
     if (tempZip) await fs.rm(tempZip, { force: true });
     if (deps?.discard && !deps.store) await deps.discard();
+    await releaseLayers?.();
     if (!config.keepTemp) await fs.rm(work, { recursive: true, force: true });
   }
 }

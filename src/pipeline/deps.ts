@@ -19,7 +19,8 @@ import type { BuildWarning } from '../warnings.js';
 import { LIBDEFLATE_VERSION } from '../zip/deflate-pool.js';
 import type { PrecompressedSource, WrittenEntry } from '../zip/writer.js';
 import { readRawEntry } from '../zip/writer.js';
-import { compileBytecode, type BytecodeMode } from './compile.js';
+import { TASK_ROOT, compileBytecode, type BytecodeMode } from './compile.js';
+import { LAYER_ROOT, layerProvidedRule, versionMismatches, type LayerInfo } from './layers.js';
 import type { Selected } from './install.js';
 import type { PreparedInput } from './input.js';
 import { takeInventory, type Distribution, type Inventory, type TreeFile } from './inventory.js';
@@ -102,6 +103,8 @@ export interface DepsOptions {
   workDir: string;
   /** The dependency cache, or null with --no-cache. */
   cache: DepsCache<DepsLayer> | null;
+  /** Layers the function runs with: packages they provide are left out. */
+  layers: readonly LayerInfo[];
   stage: <T>(name: string, run: () => Promise<T>) => Promise<T>;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
@@ -135,8 +138,10 @@ export async function layerInputs(options: DepsOptions): Promise<CacheInputs & {
       boto: config.botoServices,
       runtimePackages: config.excludeRuntimePackages,
       strip: config.strip,
+      layers: options.layers.map((l) => l.packages.map((p) => `${p.key}==${p.version}`)),
     }),
-    bytecode: options.bytecode,
+    // Bytecode records where it will live: /var/task for a function, /opt/python for a layer.
+    bytecode: `${options.bytecode} ${bytecodePrefix(config)}`,
     resolvedList,
   };
 }
@@ -225,7 +230,7 @@ async function buildLayer(options: DepsOptions, root: string, resolved: string[]
   await stage('install', () => options.selected.installer.install(installRequest(options, depsDir)));
   const inventory = await stage('inventory', () => takeInventory({ depsDir, sourceDir: null, ownOutputs: [] }));
   const warnings: BuildWarning[] = [];
-  const trim = planTrimming(config, inventory, warnings);
+  const trim = planTrimming(config, inventory, options.layers, warnings);
   const pruned = await stage('prune', () =>
     prune({ inventory, profile: config.prune, exclude: config.exclude, keep: config.keep, depsDir, extraRules: trim.rules, setAside: { rule: RUNTIME_PROVIDED_RULE, dir: runtimeDir } }),
   );
@@ -256,7 +261,16 @@ async function buildLayer(options: DepsOptions, root: string, resolved: string[]
   let bytecode: DepsLayer['bytecode'] = null;
   if (options.bytecode !== 'none' && options.python) {
     const compiled = await stage('compile', () =>
-      compileBytecode({ files, mode: options.bytecode as Exclude<BytecodeMode, 'none'>, python: options.python!, depsDir, sourceDir: null, distributions: inventory.distributions, signal }),
+      compileBytecode({
+        files,
+        mode: options.bytecode as Exclude<BytecodeMode, 'none'>,
+        python: options.python!,
+        depsDir,
+        sourceDir: null,
+        distributions: inventory.distributions,
+        prefix: bytecodePrefix(config),
+        signal,
+      }),
     );
     files = compiled.files;
     removed.push(...compiled.removed);
@@ -277,6 +291,11 @@ async function buildLayer(options: DepsOptions, root: string, resolved: string[]
     resolved,
   };
   return { layer, depsDir, runtimeDir };
+}
+
+/** Where the code will live on Lambda, recorded in its bytecode. */
+export function bytecodePrefix(config: Pick<ResolvedBuildConfig, 'layer'>): string {
+  return config.layer ? LAYER_ROOT : TASK_ROOT;
 }
 
 /** The layer's files as the pipeline's TreeFiles, read from `depsDir`. */
@@ -366,9 +385,22 @@ async function storeLayer(
  * The rules beyond the prune profile: runtime-provided packages and botocore services, planned
  * from the inventory before anything is removed. Adds the warnings the report shows about them.
  */
-function planTrimming(config: ResolvedBuildConfig, inventory: Inventory, warnings: BuildWarning[]): { rules: PruneRule[]; runtimeExcluded: string[]; summary: TrimSummary } {
+function planTrimming(
+  config: ResolvedBuildConfig,
+  inventory: Inventory,
+  layers: readonly LayerInfo[],
+  warnings: BuildWarning[],
+): { rules: PruneRule[]; runtimeExcluded: string[]; summary: TrimSummary } {
   const rules: PruneRule[] = [];
-  const summary: TrimSummary = { runtimePackages: null, botoServices: null };
+  const summary: TrimSummary = { runtimePackages: null, botoServices: null, layerProvided: null };
+
+  const provided = new Set(layers.flatMap((l) => l.packages.map((p) => p.key)));
+  const fromLayers = inventory.distributions.filter((d) => provided.has(d.key));
+  if (fromLayers.length > 0) {
+    rules.push(layerProvidedRule(fromLayers.map((d) => d.key)));
+    summary.layerProvided = fromLayers.map((d) => d.name);
+    for (const message of versionMismatches(fromLayers, layers)) warnings.push({ code: 'VERSION_MISMATCH', message });
+  }
   const names = new Map(inventory.distributions.map((d) => [d.key, d.name]));
   let runtimeExcluded: string[] = [];
 

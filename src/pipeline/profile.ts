@@ -15,8 +15,8 @@ export interface ProfileOptions {
   python: TargetPython;
   /** The tree as it ships (/var/task), in sys.path order. */
   roots: readonly string[];
-  /** The runtime's own packages, after everything else on sys.path. */
-  fallbackRoot?: string | null;
+  /** After everything else on sys.path: the layers, then the runtime's own packages. */
+  fallbackRoots?: readonly string[];
   handler: string;
   runs: number;
   /** The distribution (display name) that owns a file, by its path relative to a root. */
@@ -56,7 +56,7 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 export async function profileInit(options: ProfileOptions): Promise<InitProfile> {
   const args: (string | PathArg)[] = [];
   for (const root of options.roots) args.push('--root', { hostPath: root });
-  if (options.fallbackRoot) args.push('--fallback', { hostPath: options.fallbackRoot });
+  for (const root of options.fallbackRoots ?? []) args.push('--fallback', { hostPath: root });
   args.push('--handler', options.handler, '--runs', String(options.runs));
   const run = await options.python.runScript('importtime.py', args, { isolated: true, signal: options.signal, timeoutMs: 900_000 });
   const last = run.stdout.trim().split('\n').pop() ?? '';
@@ -84,7 +84,7 @@ function relativeToRoots(file: string | null, roots: readonly string[]): string 
   return null;
 }
 
-export function summarize(output: ScriptOutput, options: Pick<ProfileOptions, 'ownerOf' | 'handler' | 'python' | 'roots' | 'fallbackRoot'> & { scriptRoots?: readonly string[] }): InitProfile {
+export function summarize(output: ScriptOutput, options: Pick<ProfileOptions, 'ownerOf' | 'handler' | 'python' | 'roots' | 'fallbackRoots'> & { scriptRoots?: readonly string[] }): InitProfile {
   const perRunPackage: Map<string, number>[] = [];
   const perModule = new Map<string, { package: string; samples: number[] }>();
   const ownerOfModule = new Map<string, string>();
@@ -130,7 +130,7 @@ export function summarize(output: ScriptOutput, options: Pick<ProfileOptions, 'o
 
   function relativeFile(file: string): string | null {
     // The script reports paths as its interpreter saw them: host paths, or mount points in a container.
-    const seen = relativeToRoots(file, options.scriptRoots ?? [...options.roots, ...(options.fallbackRoot ? [options.fallbackRoot] : [])]);
+    const seen = relativeToRoots(file, options.scriptRoots ?? [...options.roots, ...(options.fallbackRoots ?? [])]);
     if (seen !== null) return seen;
     const mount = /^\/pyslim\/mnt\/\d+\/(.*)$/.exec(file);
     return mount ? mount[1]! : null;

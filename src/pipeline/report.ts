@@ -44,6 +44,8 @@ export interface PackageReport {
 export interface TrimSummary {
   runtimePackages: { excluded: string[]; keptBecause: KeptRuntimePackage[] } | null;
   botoServices: { kept: string[]; implied: ImpliedService[]; aliased: AliasedService[] } | null;
+  /** Packages left out because a layer (--with-layer) provides them. */
+  layerProvided: string[] | null;
 }
 
 export interface BuildReport {
@@ -82,6 +84,10 @@ export interface BuildReport {
   profile: PruneProfile;
   runtimePackages: TrimSummary['runtimePackages'];
   botoServices: TrimSummary['botoServices'];
+  /** Whether this zip is a Lambda layer (everything under python/). */
+  layer: boolean;
+  /** Layers the function runs with (--with-layer): what they provide and weigh. */
+  withLayers: { path: string; packages: number; unzippedBytes: number; provides: string[] }[];
   /** What --strip did, or null without it. */
   strip: {
     mode: StripMode;
@@ -144,6 +150,8 @@ export interface ReportInput {
   budgetLimits: BudgetLimits;
   profile: PruneProfile;
   trim: TrimSummary;
+  layer: boolean;
+  withLayers: BuildReport['withLayers'];
   strip: BuildReport['strip'];
   native: NativeSummary;
   verify: VerifySummary | null;
@@ -240,6 +248,8 @@ export function createReport(input: ReportInput): BuildReport {
     profile: input.profile,
     runtimePackages: input.trim.runtimePackages,
     botoServices: input.trim.botoServices,
+    layer: input.layer,
+    withLayers: input.withLayers,
     strip: input.strip,
     native: input.native,
     verify: input.verify,

@@ -22,8 +22,8 @@ export interface VerifyOptions {
   noPythonReason?: string;
   /** The function's files as they ship, then the installed packages: /var/task on Lambda. */
   roots: readonly string[];
-  /** Packages the runtime provides (--exclude-runtime-packages), after everything else on sys.path. */
-  fallbackRoot: string | null;
+  /** After everything else on sys.path, in order: the layers (/opt/python), then the runtime's packages (--exclude-runtime-packages). */
+  fallbackRoots: readonly string[];
   /** Distributions that ship. */
   distributions: readonly Distribution[];
   /** Paths of every file that ships. */
@@ -99,7 +99,7 @@ export async function verifyImports(options: VerifyOptions): Promise<VerifySumma
   }
   const args: (string | PathArg)[] = [];
   for (const root of options.roots) args.push('--root', { hostPath: root });
-  if (options.fallbackRoot) args.push('--fallback', { hostPath: options.fallbackRoot });
+  for (const root of options.fallbackRoots) args.push('--fallback', { hostPath: root });
   if (options.handler) args.push('--handler', options.handler);
   for (const module of modules.keys()) args.push('--module', module);
 

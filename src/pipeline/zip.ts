@@ -31,6 +31,8 @@ export interface ZipOptions {
   out: string;
   /** Entries already compressed (from the cache), by path; they are copied as they are. */
   precompressed?: ReadonlyMap<string, ZipInputEntry['source']>;
+  /** A folder every entry goes under ("python" for a layer). */
+  prefix?: string;
   signal?: AbortSignal;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
@@ -58,14 +60,16 @@ export function folderEntries(paths: readonly string[]): string[] {
 }
 
 /** The zip's entries in their one order: folders and files sorted together by path. */
-export function zipEntries(files: readonly TreeFile[], precompressed?: ReadonlyMap<string, ZipInputEntry['source']>): ZipInputEntry[] {
-  const byPath = new Map(files.map((f) => [f.path, f]));
+export function zipEntries(files: readonly TreeFile[], precompressed?: ReadonlyMap<string, ZipInputEntry['source']>, prefix?: string): ZipInputEntry[] {
+  const lead = prefix ? `${prefix}/` : '';
+  const byPath = new Map(files.map((f) => [lead + f.path, f]));
   const names = [...folderEntries([...byPath.keys()]), ...byPath.keys()].sort();
   return names.map((name): ZipInputEntry => {
     const file = byPath.get(name);
     if (!file) return { name, mode: DIRECTORY_MODE, source: { kind: 'directory' } };
     const mode = file.executable ? EXECUTABLE_MODE : FILE_MODE;
-    return { name, mode, source: precompressed?.get(name) ?? { kind: 'file', path: file.abs, size: file.size } };
+    // Cached data does not depend on the entry's name, so a layer reuses a function's and back.
+    return { name, mode, source: precompressed?.get(file.path) ?? { kind: 'file', path: file.abs, size: file.size } };
   });
 }
 
@@ -75,15 +79,17 @@ export async function writeZip(options: ZipOptions): Promise<ZipResult> {
   const tempPath = path.join(path.dirname(out), `.pyslim-${path.basename(out)}-${randomBytes(4).toString('hex')}.tmp`);
   try {
     const totalBytes = options.files.reduce((sum, f) => sum + f.size, 0);
-    const result = await writeZipFile(tempPath, zipEntries(options.files, options.precompressed), {
+    const result = await writeZipFile(tempPath, zipEntries(options.files, options.precompressed, options.prefix), {
       signal: options.signal,
       onProgress: (done) => options.onProgress?.(done, totalBytes),
     });
     const compressedSizes = new Map<string, number>();
     let unzippedBytes = 0;
+    const lead = options.prefix ? `${options.prefix}/` : '';
     for (const entry of result.entries) {
       if (entry.name.endsWith('/')) continue;
-      compressedSizes.set(entry.name, entry.compressedSize);
+      // Sizes are keyed by the files' own paths, whatever folder the zip puts them under.
+      compressedSizes.set(lead && entry.name.startsWith(lead) ? entry.name.slice(lead.length) : entry.name, entry.compressedSize);
       unzippedBytes += entry.uncompressedSize;
     }
     return { tempPath, bytes: result.bytes, entries: result.entries.length, unzippedBytes, sha256: result.sha256 ?? (await hashFile(tempPath)), compressedSizes, written: result.entries };

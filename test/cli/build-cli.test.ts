@@ -38,7 +38,7 @@ describe('pyslim --help', () => {
   it('lists the build command and its contract flags', () => {
     const top = runCli(['--help']);
     expect(top.status).toBe(0);
-    expect(top.stdout).toContain('build [options] [dir]');
+    expect(top.stdout).toContain('build [options] [dir...]');
     const help = runCli(['build', '--help']);
     expect(help.status).toBe(0);
     for (const flag of ['-r, --requirements <file>', '--runtime <name>', '--arch <arch>', '--installer <kind>', '-o, --out <file>', '--json <file>', '--budget <size>', '--exclude <glob...>', '--keep <glob...>', '-q, --quiet']) {

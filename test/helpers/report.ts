@@ -12,6 +12,8 @@ export const quietSections = {
   budgets: { ok: true, checks: [], contributors: [], suggestions: [] },
   input: null,
   cache: null,
+  layer: false,
+  withLayers: [],
 };
 
 /** Budget limits that check nothing but Lambda's own. */
