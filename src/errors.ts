@@ -46,7 +46,6 @@ export const ERROR_CODES = {
   NATIVE_CODE_MISMATCH: 'build',
   IMPORT_FAILED: 'build',
   COMPILE_FAILED: 'build',
-  PATH_CONFLICT: 'build',
   INTERRUPTED: 'interrupted',
   INTERNAL: 'internal',
 } as const satisfies Record<string, ErrorKind>;

@@ -15,7 +15,6 @@ export const WARNING_CODES = {
   BYTECODE_NONE: 'no bytecode was compiled, so every cold start compiles the imported modules',
   SOURCES_REMOVED: 'sources were replaced by bytecode; tracebacks lose their source lines',
   VERSION_MISMATCH: 'a layer provides a different version of a package than the requirements ask for',
-  IMPORT_TIME: 'a package imported at init only serves some code paths',
 } as const;
 
 export type WarningCode = keyof typeof WARNING_CODES;

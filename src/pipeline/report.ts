@@ -132,33 +132,37 @@ export interface BuildReport {
   workDir?: string;
 }
 
-export interface ReportInput {
-  pyslimVersion: string;
-  runtime: RuntimeName;
-  arch: ArchName;
-  installer: InstallerKind;
-  installerReason: string;
-  requirements: string | null;
-  container: ContainerInfo | null;
+/** What the other stages recorded; the fields named like the report's are copied into it. */
+export interface ReportInput
+  extends Pick<
+    BuildReport,
+    | 'pyslimVersion'
+    | 'runtime'
+    | 'arch'
+    | 'installer'
+    | 'installerReason'
+    | 'requirements'
+    | 'container'
+    | 'output'
+    | 'profile'
+    | 'layer'
+    | 'withLayers'
+    | 'strip'
+    | 'native'
+    | 'verify'
+    | 'bytecode'
+    | 'init'
+    | 'timings'
+    | 'warnings'
+  > {
   inventory: Inventory;
   pruned: PruneResult;
   /** The files that went into the zip. */
   zipped: readonly TreeFile[];
-  output: BuildReport['output'];
   compressedSizes: ReadonlyMap<string, number>;
   budgetBytes: number | null;
   budgetLimits: BudgetLimits;
-  profile: PruneProfile;
   trim: TrimSummary;
-  layer: boolean;
-  withLayers: BuildReport['withLayers'];
-  strip: BuildReport['strip'];
-  native: NativeSummary;
-  verify: VerifySummary | null;
-  bytecode: BuildReport['bytecode'];
-  init: InitProfile | null;
-  timings: Record<string, number>;
-  warnings: BuildWarning[];
 }
 
 interface Tally {

@@ -4,18 +4,12 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { BIN, EXAMPLES, runCli, startCli } from '../helpers/cli.js';
-import { extractReadOnly, listFiles, removeTree, runPythonIn, tempDir, treeFingerprint } from '../helpers/lambda.js';
+import { extractReadOnly, listFiles, removeTree, runPythonIn, treeFingerprint, scratchFolders } from '../helpers/lambda.js';
 
-const cleanup: string[] = [];
-afterAll(() => cleanup.forEach(removeTree));
-const scratch = () => {
-  const dir = tempDir();
-  cleanup.push(dir);
-  return dir;
-};
+const { scratch, track } = scratchFolders();
 
 /** A copy of the example function, plus a private TMPDIR to prove temp files are cleaned. */
 function workspace() {
@@ -130,7 +124,7 @@ describe('pyslim build on the example', () => {
     expect(Object.keys(report.timings)).toEqual(expect.arrayContaining(['inventory', 'compile', 'audit', 'verify', 'zip']));
 
     const tree = extractReadOnly(path.join(ws.root, 'dist/function.zip'));
-    cleanup.push(tree);
+    track(tree);
     const imported = runPythonIn([tree], 'import handler, requests, pydantic\nprint(handler.Event().url)');
     expect(imported.stderr).toBe('');
     expect(imported.stdout).toBe('https://example.com\n');
@@ -170,7 +164,7 @@ describe('pyslim build on the example', () => {
     expect(again.status).toBe(0);
     expect(readFileSync(path.join(ws.dir, 'dist/function.zip')).equals(first)).toBe(true);
     const tree = extractReadOnly(path.join(ws.dir, 'dist/function.zip'));
-    cleanup.push(tree);
+    track(tree);
     // The function's files as they ship: the sources that exist in its folder, and their bytecode.
     const fromSource = listFiles(tree).filter((f) => existsSync(path.join(ws.dir, f.replace(/__pycache__\/([^.]+)\.cpython-311\.pyc$/, '$1.py'))));
     expect(fromSource).toEqual(['__pycache__/handler.cpython-311.pyc', 'handler.py', 'lib/__pycache__/util.cpython-311.pyc', 'lib/util.py', 'requirements.txt']);

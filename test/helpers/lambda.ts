@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 
 export const HOST_PYTHON = process.env.PYSLIM_TEST_PYTHON ?? 'python3';
 
@@ -78,4 +79,21 @@ export function treeFingerprint(dir: string): string {
 
 export function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/**
+ * Scratch folders for one test file: `scratch()` makes one, `track(dir)` adopts one made
+ * elsewhere (an extraction); all are removed after the file's tests.
+ */
+export function scratchFolders(): { scratch: () => string; track: (dir: string) => void } {
+  const made: string[] = [];
+  afterAll(() => made.forEach(removeTree));
+  return {
+    scratch: () => {
+      const dir = tempDir();
+      made.push(dir);
+      return dir;
+    },
+    track: (dir) => void made.push(dir),
+  };
 }

@@ -6,27 +6,21 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { build, type BuildReport } from '../../src/index.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { rejection } from '../helpers/fake-exec.js';
-import { HOST_PYTHON, extractReadOnly, listFiles, removeTree, runPythonIn, tempDir } from '../helpers/lambda.js';
+import { HOST_PYTHON, extractReadOnly, listFiles, runPythonIn, scratchFolders } from '../helpers/lambda.js';
 
 const FUNCTIONS = path.join(ROOT, 'test/fixtures/functions');
 const env = { ...process.env, PIP_RETRIES: '0' };
-const cleanup: string[] = [];
-afterAll(() => cleanup.forEach(removeTree));
-const scratch = () => {
-  const dir = tempDir();
-  cleanup.push(dir);
-  return dir;
-};
+const { scratch, track } = scratchFolders();
 
 async function buildZip(dir: string, options: Parameters<typeof build>[0] = {}) {
   const out = path.join(scratch(), 'function.zip');
   const report = await build({ dir, out, installer: 'local', runtime: 'python3.11', env, ...options });
   const tree = extractReadOnly(out);
-  cleanup.push(tree);
+  track(tree);
   return { out, report, tree };
 }
 

@@ -9,16 +9,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { build, type BuildReport } from '../../src/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { HOST_PYTHON, removeTree, sha256, tempDir } from '../helpers/lambda.js';
+import { HOST_PYTHON, removeTree, sha256, tempDir, scratchFolders } from '../helpers/lambda.js';
 
 const env = { ...process.env, PIP_RETRIES: '0' };
-const cleanup: string[] = [];
-afterAll(() => cleanup.forEach(removeTree));
-const scratch = () => {
-  const dir = tempDir();
-  cleanup.push(dir);
-  return dir;
-};
+const { scratch } = scratchFolders();
 
 function functionFolder(requirements = 'six\nidna\n'): string {
   const dir = scratch();

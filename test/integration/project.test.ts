@@ -4,20 +4,14 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../src/index.js';
 import { EXAMPLES, ROOT, runCli } from '../helpers/cli.js';
 import { rejection } from '../helpers/fake-exec.js';
-import { extractReadOnly, listFiles, removeTree, runPythonIn, tempDir } from '../helpers/lambda.js';
+import { extractReadOnly, listFiles, runPythonIn, scratchFolders } from '../helpers/lambda.js';
 
 const env = { ...process.env, PIP_RETRIES: '0' };
-const cleanup: string[] = [];
-afterAll(() => cleanup.forEach(removeTree));
-const scratch = () => {
-  const dir = tempDir();
-  cleanup.push(dir);
-  return dir;
-};
+const { scratch, track } = scratchFolders();
 const LOCKFILES = path.join(ROOT, 'test/fixtures/lockfiles');
 
 describe('a config with three functions (the npm workspace example)', () => {
@@ -59,7 +53,7 @@ describe('a config with three functions (the npm workspace example)', () => {
     }
     for (const name of ['api', 'worker', 'report']) {
       const tree = extractReadOnly(path.join(root, 'dist', `${name}.zip`));
-      cleanup.push(tree);
+      track(tree);
       const result = runPythonIn([tree], 'import handler; print("ok")');
       expect(result.stderr).toBe('');
     }
@@ -111,7 +105,7 @@ describe('dependency inputs, read without their tools', () => {
     cpSync(path.join(LOCKFILES, name), dir, { recursive: true });
     const report = await build({ dir, out: path.join(scratch(), 'f.zip'), runtime: 'python3.11', installer: 'local', env, cache: false, ...options });
     const tree = extractReadOnly(report.output.path);
-    cleanup.push(tree);
+    track(tree);
     return { report, tree };
   };
 
@@ -152,7 +146,7 @@ describe('dependency inputs, read without their tools', () => {
     expect(ok.packages.map((p) => p.name).sort()).toEqual(['mylib', 'six']);
     expect(ok.input!.localPaths).toEqual([path.join(dir, 'lib')]);
     const tree = extractReadOnly(ok.output.path);
-    cleanup.push(tree);
+    track(tree);
     expect(runPythonIn([tree], 'import mylib; print(mylib.VALUE)').stdout).toBe('42\n');
     expect(existsSync(path.join(dir, 'lib/build'))).toBe(false); // the user's folder is untouched
   });
@@ -173,7 +167,7 @@ describe('layers', () => {
     const layer = await build({ dir: layerDir, out: path.join(scratch(), 'layer.zip'), runtime: 'python3.11', installer: 'local', env, layer: true });
     expect(layer.layer).toBe(true);
     const layerTree = extractReadOnly(layer.output.path);
-    cleanup.push(layerTree);
+    track(layerTree);
     const layerFiles = listFiles(layerTree);
     expect(layerFiles.every((f) => f.startsWith('python/'))).toBe(true);
     expect(layerFiles).toContain('python/pandas/__init__.py');
@@ -184,7 +178,7 @@ describe('layers', () => {
     expect(fn.botoServices).toBeNull();
     expect(fn.withLayers[0]!.provides.sort()).toEqual(['numpy', 'pandas', 'python-dateutil', 'six']);
     const fnTree = extractReadOnly(fn.output.path);
-    cleanup.push(fnTree);
+    track(fnTree);
     expect(listFiles(fnTree).filter((f) => /^(pandas|numpy)/.test(f))).toEqual([]);
     // Lambda's order: /var/task, then /opt/python.
     const result = runPythonIn([fnTree, path.join(layerTree, 'python')], 'import handler\nprint(handler.handler({}, None))');

@@ -5,27 +5,21 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { build, type BuildReport } from '../../src/index.js';
 import { ROOT } from '../helpers/cli.js';
 import { rejection } from '../helpers/fake-exec.js';
-import { extractReadOnly, listFiles, removeTree, runPythonIn, tempDir } from '../helpers/lambda.js';
+import { extractReadOnly, listFiles, runPythonIn, scratchFolders } from '../helpers/lambda.js';
 
 const FUNCTIONS = path.join(ROOT, 'test/fixtures/functions');
 const env = { ...process.env, PIP_RETRIES: '0' };
-const cleanup: string[] = [];
-afterAll(() => cleanup.forEach(removeTree));
-const scratch = () => {
-  const dir = tempDir();
-  cleanup.push(dir);
-  return dir;
-};
+const { scratch, track } = scratchFolders();
 
 async function buildZip(dir: string, options: Parameters<typeof build>[0] = {}): Promise<{ report: BuildReport; tree: string }> {
   const out = path.join(scratch(), 'function.zip');
   const report = await build({ dir, out, installer: 'local', runtime: 'python3.11', env, ...options });
   const tree = extractReadOnly(out);
-  cleanup.push(tree);
+  track(tree);
   return { report, tree };
 }
 
