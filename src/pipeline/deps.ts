@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PYSLIM_VERSION } from '../assets.js';
 import { cacheKey, changedInputs, sha256, type CacheInputs } from '../cache/key.js';
-import { DepsCache, MANIFEST_FORMAT, entriesChecksum, measureTree, type CachedEntry, type DepsManifest } from '../cache/store.js';
+import { DepsCache, MANIFEST_FORMAT, entriesHash, measureTree, type CachedEntry, type DepsManifest } from '../cache/store.js';
 import type { ResolvedBuildConfig } from '../config.js';
 import type { Exec } from '../exec.js';
 import type { TargetPython } from '../installers/types.js';
@@ -342,13 +342,19 @@ async function storeLayer(
   const entries: CachedEntry[] = [];
   const zip = await fs.open(zipPath, 'r');
   const out = await fs.open(path.join(staging, 'entries.bin'), 'w');
+  const checksum = entriesHash();
   let offset = 0;
   try {
-    // One positional read per entry from the finished zip, gathered into large sequential writes.
+    // One positional read per entry from the finished zip, gathered into large sequential writes,
+    // and hashed on the way (never the whole file in memory).
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const flush = async () => {
-      if (pendingBytes > 0) await out.write(Buffer.concat(pending, pendingBytes));
+      if (pendingBytes > 0) {
+        const chunk = Buffer.concat(pending, pendingBytes);
+        checksum.update(chunk);
+        await out.write(chunk);
+      }
       pending = [];
       pendingBytes = 0;
     };
@@ -374,7 +380,7 @@ async function storeLayer(
     createdAt: new Date().toISOString(),
     entries,
     entriesBytes: offset,
-    entriesChecksum: entriesChecksum(await fs.readFile(path.join(staging, 'entries.bin'))),
+    entriesChecksum: checksum.digest('hex'),
     treeFiles: tree.files,
     treeBytes: tree.bytes,
   });
