@@ -18,7 +18,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CacheInputs } from './key.js';
 
-export const MANIFEST_FORMAT = 2;
+export const MANIFEST_FORMAT = 3;
 /** Default cap on the cache's size. */
 export const DEFAULT_CACHE_MAX_BYTES = 5 * 1024 ** 3;
 /** Staging folders older than this belong to builds that died; eviction removes them. */
@@ -52,40 +52,51 @@ export interface DepsManifest<Layer> {
   treeBytes: number;
 }
 
-/** A checked hit holds the compressed entries in memory: they were read once to check them. */
-export type Lookup<Layer> = { status: 'hit'; dir: string; manifest: DepsManifest<Layer>; entries: Buffer } | { status: 'miss'; reason: string };
+/** What the cache remembers of a function folder's last build. */
+export interface LastBuild {
+  functionDir: string;
+  key: string;
+  /** The host Python the build used, as found then (unchecked JSON: validate before use). */
+  hostPython?: unknown;
+}
+
+export type Lookup<Layer> = { status: 'hit'; dir: string; manifest: DepsManifest<Layer> } | { status: 'miss'; reason: string };
 
 /**
- * The checksum of the compressed entries: SHA-512, against accidental corruption (a torn write,
- * a bad disk). It is checked on every hit, and SHA-512 hashes twice as fast as SHA-256 here.
+ * The checksum of the compressed entries: SHA-256, against accidental corruption (a torn write,
+ * a bad disk). It is checked on every hit. With the CPU's SHA extensions it hashed 50 MB in
+ * 0.04 s here, against 0.08 s for SHA-512 (format 2 used SHA-512).
  */
 export function entriesHash(): ReturnType<typeof createHash> {
   return createHash(ENTRIES_HASH);
 }
 
-const ENTRIES_HASH = 'sha512';
+const ENTRIES_HASH = 'sha256';
 
-/** Reads a file of known size, hashing it as it arrives (the read and the hash overlap). */
-async function readChecked(file: string, size: number): Promise<{ bytes: Buffer; checksum: string } | undefined> {
+/**
+ * Hashes a file of known size through one small buffer. Reading it whole into memory was slower:
+ * touching 50 MB of new memory took 0.25 s on these machines, the read and hash 0.04 s.
+ */
+async function checksumOf(file: string, size: number): Promise<string | undefined> {
   const handle = await fs.open(file, 'r').catch(() => undefined);
   if (!handle) return undefined;
   try {
     if ((await handle.stat()).size !== size) return undefined;
-    const bytes = Buffer.allocUnsafe(size);
+    const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
     const hash = entriesHash();
     for (let at = 0; at < size; ) {
-      const { bytesRead } = await handle.read(bytes, at, Math.min(READ_CHUNK, size - at), at);
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, size - at), at);
       if (bytesRead === 0) return undefined;
-      hash.update(bytes.subarray(at, at + bytesRead));
+      hash.update(chunk.subarray(0, bytesRead));
       at += bytesRead;
     }
-    return { bytes, checksum: hash.digest('hex') };
+    return hash.digest('hex');
   } finally {
     await handle.close();
   }
 }
 
-const READ_CHUNK = 4 * 1024 * 1024;
+const READ_CHUNK = 1024 * 1024;
 
 /** Files and bytes under a folder. */
 export async function measureTree(dir: string): Promise<{ files: number; bytes: number }> {
@@ -140,11 +151,24 @@ export class DepsCache<Layer> {
     return found;
   }
 
+  private readonly manifests = new Map<string, Promise<DepsManifest<Layer>>>();
+
+  /** An entry's manifest, parsed once per build (it lists every file: megabytes for a big layer). */
+  private manifest(key: string): Promise<DepsManifest<Layer>> {
+    let read = this.manifests.get(key);
+    if (!read) {
+      read = fs.readFile(path.join(this.entryDir(key), 'manifest.json'), 'utf8').then((text) => JSON.parse(text) as DepsManifest<Layer>);
+      read.catch(() => undefined);
+      this.manifests.set(key, read);
+    }
+    return read;
+  }
+
   private async check(key: string): Promise<Lookup<Layer>> {
     const dir = this.entryDir(key);
     let manifest: DepsManifest<Layer>;
     try {
-      manifest = JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as DepsManifest<Layer>;
+      manifest = await this.manifest(key);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         // A folder without its manifest is an entry whose writer died before the end.
@@ -156,27 +180,40 @@ export class DepsCache<Layer> {
     if (manifest.format !== MANIFEST_FORMAT || manifest.key !== key) return this.corrupt(dir, 'an entry of another format was found and removed');
     // The entries are copied into zips verbatim, so every byte is checked against the checksum.
     // (The tree is published with the entry in one rename and only serves the import check.)
-    const entries = await readChecked(path.join(dir, 'entries.bin'), manifest.entriesBytes);
-    if (!entries || entries.checksum !== manifest.entriesChecksum) {
+    const checksum = await checksumOf(path.join(dir, 'entries.bin'), manifest.entriesBytes);
+    if (checksum !== manifest.entriesChecksum) {
       return this.corrupt(dir, 'a corrupt entry (compressed entries do not match their checksum) was found and removed');
     }
-    return { status: 'hit', dir, manifest, entries: entries.bytes };
+    return { status: 'hit', dir, manifest };
   }
 
-  /** Remembers the key a function folder last built with, for prefetch and for "why it missed". */
-  async rememberLast(functionDir: string, key: string): Promise<void> {
+  /**
+   * Remembers the key a function folder last built with, for prefetch and for "why it missed",
+   * and the host Python it used (a hint only: the next build checks it before publishing).
+   */
+  async rememberLast(functionDir: string, key: string, hostPython?: unknown): Promise<void> {
     const file = this.lastFile(functionDir);
     await fs.mkdir(path.dirname(file), { recursive: true });
     const temp = `${file}.${randomBytes(4).toString('hex')}`;
-    await fs.writeFile(temp, JSON.stringify({ functionDir, key }));
+    await fs.writeFile(temp, JSON.stringify({ functionDir, key, ...(hostPython ? { hostPython } : {}) }));
     await fs.rename(temp, file);
+  }
+
+  /** What a function folder last built with, if anything. */
+  async last(functionDir: string): Promise<LastBuild | undefined> {
+    const text = await fs.readFile(this.lastFile(functionDir), 'utf8').catch(() => undefined);
+    let last: LastBuild | undefined;
+    try {
+      last = text ? (JSON.parse(text) as LastBuild) : undefined;
+    } catch {
+      return undefined;
+    }
+    return last?.functionDir === functionDir && typeof last.key === 'string' ? last : undefined;
   }
 
   /** The key a function folder last built with, if any. */
   async lastKey(functionDir: string): Promise<string | undefined> {
-    const text = await fs.readFile(this.lastFile(functionDir), 'utf8').catch(() => undefined);
-    const last = text ? (JSON.parse(text) as { functionDir: string; key: string }) : undefined;
-    return last?.functionDir === functionDir ? last.key : undefined;
+    return (await this.last(functionDir))?.key;
   }
 
   private lastFile(functionDir: string): string {
@@ -217,10 +254,7 @@ export class DepsCache<Layer> {
   async latestFor(functionDir: string): Promise<DepsManifest<Layer> | undefined> {
     const key = await this.lastKey(functionDir);
     if (!key) return undefined;
-    return fs
-      .readFile(path.join(this.entryDir(key), 'manifest.json'), 'utf8')
-      .then((text) => JSON.parse(text) as DepsManifest<Layer>)
-      .catch(() => undefined);
+    return this.manifest(key).catch(() => undefined);
   }
 
   /** Published entries with their last use, oldest first. */
@@ -277,6 +311,7 @@ export class DepsCache<Layer> {
 
   /** Removes a folder by first renaming it out of the way, so no reader sees half of it. */
   private async remove(dir: string): Promise<void> {
+    this.manifests.clear();
     const trash = path.join(path.dirname(dir), `.trash-${randomBytes(6).toString('hex')}`);
     const moved = await fs.rename(dir, trash).then(
       () => true,

@@ -91,6 +91,7 @@ export function renderBuildTable(report: BuildReport): string {
         : `imports  ${[`${count(v.modules.length)} modules`, ...(v.handler ? [`handler ${v.handler}`] : [])].join(' and ')} import on ${v.interpreter}${v.skipped.length ? ` (skipped ${v.skipped.map((s) => s.module).join(', ')})` : ''}`,
     );
   }
+  if (report.cache) lines.push(`cache    ${describeCache(report.cache)}`);
   lines.push(
     `zip      ${report.output.path}`,
     `size     ${bytes(zip)}, ${count(report.output.entries)} entries, ${bytes(report.output.unzippedBytes)} unzipped`,
@@ -102,6 +103,19 @@ export function renderBuildTable(report: BuildReport): string {
   if (init) lines.push('', renderInit(init));
   lines.push(`limits   ${report.budgets.checks.map((c) => `${describeCheck(c)} ${c.ok ? 'ok' : 'EXCEEDED'}`).join('; ')}`);
   return lines.join('\n');
+}
+
+const RESOLUTIONS = {
+  locked: 'versions from the hash lock',
+  pinned: 'versions pinned, as pip resolved them last build',
+  pip: 'versions resolved by pip',
+} as const;
+
+function describeCache(cache: NonNullable<BuildReport['cache']>): string {
+  if (cache.status === 'disabled') return 'off (--no-cache)';
+  const how = cache.resolution ? `; ${RESOLUTIONS[cache.resolution]}` : '';
+  const entries = `${count(cache.reusedEntries)} zip entries reused, ${count(cache.compressedEntries)} compressed`;
+  return cache.status === 'hit' ? `hit: ${entries}${how}` : `miss (${cache.reason}): ${entries}${how}`;
 }
 
 export function renderWarnings(report: BuildReport): string {

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PYSLIM_VERSION } from '../assets.js';
-import { resolveBuildConfig, type BuildOptions, type ProgressEvent } from '../config.js';
+import { resolveBuildConfig, type BuildOptions, type ProgressEvent, type ResolvedBuildConfig } from '../config.js';
 import { PyslimError, throwIfAborted } from '../errors.js';
 import { execSubprocess } from '../exec.js';
 import type { InstallerKind, TargetPython } from '../installers/types.js';
@@ -26,7 +26,7 @@ import { compileBytecode } from './compile.js';
 import { normalizeDistName } from '../python-names.js';
 import { bytecodePrefix, dependencyLayer, layerRemovals, layerTreeFiles, type CacheStatus, type DepsLayer, type DepsOutcome } from './deps.js';
 import { LAYER_FOLDER, loadLayers } from './layers.js';
-import { hostPythonForRuntime, indexFlagsWith, noPythonReason, probeHostPython, selectInstaller, type ContainerInfo, type Selected } from './install.js';
+import { assumeHostPython, confirmHostPython, hostPythonForRuntime, indexFlagsWith, noPythonReason, probeHostPython, selectInstaller, type ContainerInfo, type Selected } from './install.js';
 import { checkInstallable, prepareInput } from './input.js';
 import { UNATTRIBUTED, stageSourceFiles, takeInventory, type Inventory, type TreeFile } from './inventory.js';
 import { profileInit } from './profile.js';
@@ -51,8 +51,22 @@ const EMPTY_LAYER: DepsLayer = {
   resolved: [],
 };
 
+/** A build that assumed the last build's host Python learned from the probe that it changed. */
+class HostPythonChanged extends Error {}
+
 export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const config = await resolveBuildConfig(options);
+  try {
+    return await buildOnce(config, options, true);
+  } catch (error) {
+    if (!(error instanceof HostPythonChanged)) throw error;
+    // Nothing was published: start over with the Python the probe found.
+    assumeHostPython(config, undefined);
+    return buildOnce(config, options, false);
+  }
+}
+
+async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, mayAssumePython: boolean): Promise<BuildReport> {
   const exec = options.exec ?? execSubprocess;
   const { signal } = options;
   const emit = (event: ProgressEvent) => options.onProgress?.(event);
@@ -75,6 +89,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   let tempZip: string | undefined;
   let deps: DepsOutcome | undefined;
   let releaseLayers: (() => Promise<void>) | undefined;
+  let assumesPython = false;
   try {
     // Slow lookups start at once: the host Python (a subprocess) and, while it runs, the cache
     // entry this function used last, which is the one a rebuild after a source edit needs.
@@ -83,8 +98,10 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     const withLayers = await loadLayers(config.withLayers);
     releaseLayers = withLayers.release;
     const layers = withLayers.layers;
-    const lastKey = await cache?.lastKey(config.dir);
-    if (lastKey) cache!.prefetch(lastKey);
+    const last = await cache?.last(config.dir);
+    if (last) cache!.prefetch(last.key);
+    assumesPython = mayAssumePython && config.installer === 'local' && last?.hostPython !== undefined;
+    if (assumesPython) assumeHostPython(config, last!.hostPython);
     // The dependency input and the function's own files are read side by side.
     const [prepared, source] = await Promise.all([
       prepareInput(config, work),
@@ -222,6 +239,8 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     if (zipped.bytes > LAMBDA_DIRECT_UPLOAD_LIMIT) {
       warnings.push({ code: 'DIRECT_UPLOAD_LIMIT', message: `the zip is over 50 MiB (${zipped.bytes} bytes), Lambda's limit for direct upload: deploy it through S3` });
     }
+    // Before anything is published: the Python assumed from the last build is still the host's.
+    if (assumesPython && !(await confirmHostPython(config, exec))) throw new HostPythonChanged();
     if (deps?.store) await stage('cache', () => deps!.store!(zipped.written, zipped.tempPath));
 
     const inventory: Inventory = {
@@ -272,9 +291,13 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
     tempZip = undefined;
     return report;
   } catch (error) {
-    throw error instanceof PyslimError || !signal?.aborted ? error : new PyslimError('INTERRUPTED', 'build interrupted');
+    if (signal?.aborted) throw error instanceof PyslimError ? error : new PyslimError('INTERRUPTED', 'build interrupted');
+    // A failure with an assumed Python may be the assumption's fault: the probe decides.
+    if (assumesPython && !(error instanceof HostPythonChanged) && !(await confirmHostPython(config, exec))) throw new HostPythonChanged();
+    throw error;
   } finally {
     if (tempZip) await fs.rm(tempZip, { force: true });
+    await deps?.release?.();
     if (deps?.discard && !deps.store) await deps.discard();
     await releaseLayers?.();
     if (!config.keepTemp) await fs.rm(work, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import type { PreparedInput } from './input.js';
 import { takeInventory, type Distribution, type Inventory, type TreeFile } from './inventory.js';
 import { prune, type Removal } from './prune.js';
 import type { NativeSummary } from './audit.js';
+import { normalizeDistName } from '../python-names.js';
 import type { BuildReport, TrimSummary } from './report.js';
 import { stripSharedObjects } from './strip.js';
 
@@ -69,6 +70,8 @@ export interface CacheStatus {
   status: 'hit' | 'miss' | 'disabled';
   /** Why it missed (or 'hit'). */
   reason: string;
+  /** How the key's resolved versions were found; null with the cache off (nothing is resolved ahead). */
+  resolution: Resolution | null;
   key: string | null;
   dir: string | null;
   /** Per stage: hit (reused), miss (ran), or ran (not cached: the function's own files). */
@@ -90,6 +93,8 @@ export interface DepsOutcome {
   store?: (written: readonly WrittenEntry[], zipPath: string) => Promise<void>;
   /** On a miss with the cache off: the staging folder to remove. */
   discard?: () => Promise<void>;
+  /** On a hit: closes the cached entries once the zip is written. */
+  release?: () => Promise<void>;
 }
 
 export interface DepsOptions {
@@ -110,16 +115,36 @@ export interface DepsOptions {
   onLine?: (line: string) => void;
 }
 
+/**
+ * How the resolved versions in the key were found: from the hash lock itself, reused from the
+ * function's last build because the requirements pin every distribution, or asked of pip.
+ */
+export type Resolution = 'locked' | 'pinned' | 'pip';
+
+export type LayerInputs = CacheInputs & { resolvedList: string[]; resolution: Resolution };
+
 /** Everything that can change the layer. Inputs that may hold credentials are hashed. */
-export async function layerInputs(options: DepsOptions): Promise<CacheInputs & { resolvedList: string[] }> {
-  const { config, prepared, selected } = options;
+export async function layerInputs(options: DepsOptions): Promise<LayerInputs> {
+  const { prepared } = options;
+  const fixed = fixedInputs(options);
+  // A locked input (hashes on every line) is its own resolution.
+  if (prepared.input.requireHashes) {
+    const resolvedList = prepared.input.pins.map((p) => `${p.name}==${p.version}`);
+    return { ...fixed, resolved: `locked ${sha256(resolvedList.join('\n'))}`, resolvedList, resolution: 'locked' };
+  }
+  const pinned = await pinnedResolution(options, fixed);
+  if (pinned) return { ...fixed, resolved: sha256(pinned.join('\n')), resolvedList: pinned, resolution: 'pinned' };
+  // Anything else is resolved now, so that a new release on the index is a miss rather than a stale hit.
   const request = installRequest(options, path.join(options.workDir, 'resolve'));
   await fs.mkdir(request.targetDir, { recursive: true });
-  // A locked input (hashes on every line) is its own resolution; anything else is resolved now, so
-  // that a new release on the index is a miss rather than a stale hit.
-  const resolvedList = prepared.input.requireHashes
-    ? prepared.input.pins.map((p) => `${p.name}==${p.version}`)
-    : (await options.stage('resolve', () => selected.installer.resolve(request))).map((d) => `${d.name}==${d.version}${d.hash ? ` ${d.hash}` : ''}`);
+  const resolved = await options.stage('resolve', () => options.selected.installer.resolve(request));
+  const resolvedList = resolved.map((d) => `${d.name}==${d.version}${d.hash ? ` ${d.hash}` : ''}`);
+  return { ...fixed, resolved: sha256(resolvedList.join('\n')), resolvedList, resolution: 'pip' };
+}
+
+/** The inputs that need no resolution. */
+function fixedInputs(options: DepsOptions): Omit<CacheInputs, 'resolved'> {
+  const { config, prepared, selected } = options;
   return {
     pyslim: PYSLIM_VERSION,
     compressor: `libdeflate ${LIBDEFLATE_VERSION} level 9; zlib ${process.versions.zlib}`,
@@ -129,7 +154,6 @@ export async function layerInputs(options: DepsOptions): Promise<CacheInputs & {
     image: selected.container ? `${selected.container.image} ${selected.container.imageId ?? ''}` : null,
     interpreter: selected.interpreter,
     requirements: prepared.contentHash,
-    resolved: prepared.input.requireHashes ? `locked ${sha256(resolvedList.join('\n'))}` : sha256(resolvedList.join('\n')),
     index: sha256(JSON.stringify(selected.index)),
     prune: JSON.stringify({
       profile: config.prune,
@@ -142,8 +166,32 @@ export async function layerInputs(options: DepsOptions): Promise<CacheInputs & {
     }),
     // Bytecode records where it will live: /var/task for a function, /opt/python for a layer.
     bytecode: `${options.bytecode} ${bytecodePrefix(config)}`,
-    resolvedList,
   };
+}
+
+/**
+ * Requirements that pin every distribution pip installs with `==` (pip freeze, pip-compile or a
+ * lockfile without hashes) have one resolution. When the function's last cached build had these
+ * same inputs and pip resolved them to exactly the pinned versions, asking the index again can
+ * only give those versions, so that resolution is reused. Anything else (a range, a URL or local
+ * package, a dependency left unpinned, any other input changed) goes to pip.
+ */
+async function pinnedResolution(options: DepsOptions, fixed: Omit<CacheInputs, 'resolved'>): Promise<string[] | undefined> {
+  const { cache, prepared } = options;
+  const { input } = prepared;
+  if (!cache || input.pins.length === 0 || input.localPaths.length > 0 || input.vcs.length > 0) return undefined;
+  const last = await cache.latestFor(options.config.dir);
+  const resolved = last?.layer.resolved;
+  if (!last || !resolved?.length || sha256(resolved.join('\n')) !== last.inputs.resolved) return undefined;
+  if (changedInputs(last.inputs, { ...fixed, resolved: last.inputs.resolved }).length > 0) return undefined;
+  const pins = new Map(input.pins.map((p) => [normalizeDistName(p.name), p.version]));
+  const closed =
+    resolved.length === pins.size &&
+    resolved.every((entry) => {
+      const match = /^([^=\s]+)==(\S+)/.exec(entry);
+      return match !== null && pins.get(normalizeDistName(match[1]!)) === match[2];
+    });
+  return closed ? resolved : undefined;
 }
 
 function installRequest(options: DepsOptions, targetDir: string) {
@@ -168,17 +216,19 @@ export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome
   await fs.mkdir(path.join(options.workDir, 'tmp'), { recursive: true });
   const cache = options.cache;
   if (cache) {
-    const { resolvedList, ...inputs } = await layerInputs(options);
+    const { resolvedList, resolution, ...inputs } = await layerInputs(options);
     const key = cacheKey(inputs);
     const found = await options.stage('cache', () => cache.lookup(key));
     if (found.status === 'hit') {
-      await cache.rememberLast(config.dir, key);
+      await cache.rememberLast(config.dir, key, options.selected.hostPython);
+      const entries = await precompressedEntries(found.dir, found.manifest.entries, found.manifest.entriesBytes);
       return {
         layer: found.manifest.layer,
         depsDir: path.join(found.dir, 'tree'),
         runtimeDir: path.join(found.dir, 'runtime'),
-        cache: status('hit', 'hit', key, cache.root, 'hit'),
-        precompressed: precompressedEntries(found.dir, found.manifest.entries, found.entries),
+        cache: status('hit', 'hit', resolution, key, cache.root, 'hit'),
+        precompressed: entries.sources,
+        release: entries.close,
       };
     }
     const reason = found.reason === 'no entry' ? await missReason(cache, config.dir, inputs) : found.reason;
@@ -187,11 +237,11 @@ export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome
       const built = await buildLayer(options, staging, resolvedList);
       return {
         ...built,
-        cache: status('miss', reason, key, cache.root, 'miss'),
+        cache: status('miss', reason, resolution, key, cache.root, 'miss'),
         precompressed: null,
         store: async (written, zipPath) => {
           await storeLayer(cache, staging, { key, inputs, functionDir: config.dir, layer: built.layer }, written, zipPath);
-          await cache.rememberLast(config.dir, key);
+          await cache.rememberLast(config.dir, key, options.selected.hostPython);
         },
         discard: () => cache.discard(staging),
       };
@@ -204,12 +254,12 @@ export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome
   const staging = path.join(options.workDir, 'layer');
   await fs.mkdir(staging, { recursive: true });
   const built = await buildLayer(options, staging, []);
-  return { ...built, cache: status('disabled', 'the cache is off (--no-cache)', null, null, 'miss'), precompressed: null };
+  return { ...built, cache: status('disabled', 'the cache is off (--no-cache)', null, null, null, 'miss'), precompressed: null };
 }
 
-function status(kind: CacheStatus['status'], reason: string, key: string | null, dir: string | null, layer: 'hit' | 'miss'): CacheStatus {
+function status(kind: CacheStatus['status'], reason: string, resolution: Resolution | null, key: string | null, dir: string | null, layer: 'hit' | 'miss'): CacheStatus {
   const stages = Object.fromEntries(['install', 'prune', 'strip', 'compile'].map((s) => [s, layer])) as Record<string, 'hit' | 'miss' | 'ran'>;
-  return { status: kind, reason, key, dir, stages, reusedEntries: 0, compressedEntries: 0 };
+  return { status: kind, reason, resolution, key, dir, stages, reusedEntries: 0, compressedEntries: 0 };
 }
 
 /** Why a key has no entry: what differs from the last build of the same function. */
@@ -300,7 +350,10 @@ export function bytecodePrefix(config: Pick<ResolvedBuildConfig, 'layer'>): stri
 
 /** The layer's files as the pipeline's TreeFiles, read from `depsDir`. */
 export function layerTreeFiles(files: readonly LayerFile[], depsDir: string): TreeFile[] {
-  return files.map((f) => ({ ...f, abs: path.join(depsDir, ...f.path.split('/')), origin: 'deps' }));
+  // Zip paths are already normalized: joining them by hand took a tenth of path.join's time.
+  const root = depsDir.endsWith(path.sep) ? depsDir : depsDir + path.sep;
+  const native = path.sep === '/' ? (p: string) => p : (p: string) => p.split('/').join(path.sep);
+  return files.map((f) => ({ ...f, abs: root + native(f.path), origin: 'deps' }));
 }
 
 /** Removals of the layer as the report counts them. */
@@ -308,9 +361,56 @@ export function layerRemovals(layer: DepsLayer): Removal[] {
   return layer.removed.map(({ rule, savedBytes, ...file }) => ({ file: { ...file, abs: '', origin: 'deps' }, rule, ...(savedBytes !== undefined ? { savedBytes } : {}) }));
 }
 
-function precompressedEntries(dir: string, entries: readonly CachedEntry[], bytes: Buffer): Map<string, PrecompressedSource> {
+/**
+ * The layer's compressed entries, served from entries.bin through two reused blocks: the zip asks
+ * for them in the order they were stored, so while it copies from one block the next is read into
+ * the other. (The writer copies an entry's bytes before asking for the next, which is what lets a
+ * block be reused.) The file is open from the hit on, so an eviction by another build cannot pull
+ * it away mid-zip.
+ */
+export async function precompressedEntries(
+  dir: string,
+  entries: readonly CachedEntry[],
+  totalBytes: number,
+  blockBytes = ENTRIES_BLOCK,
+): Promise<{ sources: Map<string, PrecompressedSource>; close: () => Promise<void> }> {
   const file = path.join(dir, 'entries.bin');
-  return new Map(
+  const handle = await fs.open(file, 'r');
+  interface Block {
+    bytes: Buffer;
+    start: number;
+    end: number;
+  }
+  const load = async (bytes: Buffer, start: number, minimum: number): Promise<Block> => {
+    if (bytes.length < minimum) bytes = Buffer.allocUnsafe(minimum);
+    const want = Math.min(bytes.length, Math.max(totalBytes - start, minimum));
+    let filled = 0;
+    while (filled < want) {
+      const { bytesRead } = await handle.read(bytes, filled, want - filled, start + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled < minimum) throw new Error(`${file} ended before the entry at ${start} (${minimum} bytes)`);
+    return { bytes, start, end: start + filled };
+  };
+  let current: Block = { bytes: Buffer.allocUnsafe(blockBytes) as Buffer, start: 0, end: 0 };
+  let spare: Buffer = Buffer.allocUnsafe(blockBytes);
+  let ahead: Promise<Block> | null = null;
+  const slice = async (offset: number, length: number): Promise<Buffer> => {
+    if (offset < current.start || offset + length > current.end) {
+      const next = ahead ? await ahead : null;
+      ahead = null;
+      const previous = current.bytes;
+      current = next && offset >= next.start && offset + length <= next.end ? next : await load(next?.bytes ?? spare, offset, length);
+      spare = previous;
+      if (current.end < totalBytes) {
+        ahead = load(spare, current.end, 0);
+        ahead.catch(() => undefined); // surfaces when awaited
+      }
+    }
+    return current.bytes.subarray(offset - current.start, offset - current.start + length);
+  };
+  const sources = new Map<string, PrecompressedSource>(
     entries.map((e) => [
       e.path,
       {
@@ -320,11 +420,19 @@ function precompressedEntries(dir: string, entries: readonly CachedEntry[], byte
         compressedSize: e.compressedSize,
         uncompressedSize: e.uncompressedSize,
         read: () => readRawEntry(file, { dataOffset: e.offset, compressedSize: e.compressedSize }),
-        bytes: () => bytes.subarray(e.offset, e.offset + e.compressedSize),
+        bytes: () => slice(e.offset, e.compressedSize),
       },
     ]),
   );
+  const close = async () => {
+    await ahead?.catch(() => undefined);
+    await handle.close();
+  };
+  return { sources, close };
 }
+
+/** Reads of entries.bin on a hit: large enough to be few, small enough to stay in one reused buffer. */
+const ENTRIES_BLOCK = 4 * 1024 * 1024;
 
 /**
  * Copies the layer's compressed entries out of the finished zip into entries.bin, then publishes

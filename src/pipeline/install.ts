@@ -32,6 +32,8 @@ export interface Selected {
   index: IndexConfig;
   /** What installs and compiles, for the cache key: the host interpreter, or the image and its id. */
   interpreter: string;
+  /** The host Python the local installer runs, remembered for the function's next build. */
+  hostPython?: HostPython;
 }
 
 /** Tries the configured engine, or each default one; returns the first that answers, and why others did not. */
@@ -81,13 +83,46 @@ export function probeHostPython(config: ResolvedBuildConfig, exec: Exec): Promis
   return probe;
 }
 
+const assumed = new WeakMap<ResolvedBuildConfig, HostPython>();
+
+/**
+ * Lets the local installer start with the host Python this function's last build used instead of
+ * waiting for the probe, which through a pyenv shim took 0.35–0.5 s, a third of a warm rebuild.
+ * The probe still runs alongside; confirmHostPython() compares its answer before anything is
+ * published, and the build starts over with the probed Python when they differ.
+ */
+export function assumeHostPython(config: ResolvedBuildConfig, hint: unknown): void {
+  const python = hint as Partial<HostPython> | undefined;
+  const valid =
+    typeof python?.command === 'string' &&
+    typeof python.executable === 'string' &&
+    typeof python.version === 'string' &&
+    (python.pipVersion === undefined || typeof python.pipVersion === 'string');
+  if (valid) assumed.set(config, python as HostPython);
+  else assumed.delete(config);
+}
+
+/** False when a Python was assumed and the probe found another; a failed probe rejects. */
+export async function confirmHostPython(config: ResolvedBuildConfig, exec: Exec): Promise<boolean> {
+  const python = assumed.get(config);
+  if (!python) return true;
+  const found = await probeHostPython(config, exec);
+  return found.command === python.command && found.executable === python.executable && found.version === python.version && found.pipVersion === python.pipVersion;
+}
+
 async function localInstaller(config: ResolvedBuildConfig, exec: Exec, reason: string, flags: Partial<IndexConfig>): Promise<Selected> {
-  const python = await probeHostPython(config, exec);
+  const python = assumed.get(config) ?? (await probeHostPython(config, exec));
   const installer = createLocalInstaller({ exec, env: config.env, python, runtime: config.runtime, reason, pipOptions: pipIndexArgs(flags) });
   // The host pip reads its own configuration. The cache key needs only pyslim's part of it: what
   // the host's configuration changes shows in the resolved artifacts (their hashes) or is pinned
   // by hash-locked requirements, both of which are in the key.
-  return { installer, container: null, index: mergeIndexConfig(EMPTY_INDEX_CONFIG, flags), interpreter: `python ${python.version} (${python.executable})` };
+  return {
+    installer,
+    container: null,
+    index: mergeIndexConfig(EMPTY_INDEX_CONFIG, flags),
+    interpreter: `python ${python.version} (${python.executable})`,
+    hostPython: python,
+  };
 }
 
 async function containerInstaller(config: ResolvedBuildConfig, exec: Exec, engine: Engine, reason: string, flags: Partial<IndexConfig>): Promise<Selected> {

@@ -4,10 +4,11 @@
  * cache, eviction, and `pyslim cache clean`.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { build, type BuildReport } from '../../src/index.js';
+import { execSubprocess } from '../../src/exec.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { HOST_PYTHON, removeTree, sha256, tempDir, scratchFolders } from '../helpers/lambda.js';
 
@@ -27,20 +28,29 @@ async function buildWith(dir: string, cacheDir: string, options: Parameters<type
   return build({ dir, out: path.join(scratch(), 'function.zip'), runtime: 'python3.11', installer: 'local', env, cacheDir, ...options });
 }
 
+/** The real subprocess seam, recording what it runs (nothing is mocked). */
+function recordingExec() {
+  const calls: string[][] = [];
+  const exec: typeof execSubprocess = (command, args, options) => (calls.push([command, ...args]), execSubprocess(command, args, options));
+  return { exec, programs: () => calls.map((c) => c[0]!), dryRuns: () => calls.filter((c) => c.includes('--dry-run')).length };
+}
+
 /** A real, minimal wheel (pure Python), for an index whose content changes between builds. */
-function makeWheel(folder: string, name: string, version: string): void {
+function makeWheel(folder: string, name: string, version: string, requires: string[] = []): void {
   execFileSync(HOST_PYTHON, [
     '-c',
     `import zipfile, sys
 name, version, out = sys.argv[1:4]
+requires = "".join(f"Requires-Dist: {r}\\n" for r in sys.argv[4:])
 info = f"{name}-{version}.dist-info"
-files = {f"{name}.py": "PY3 = True\\n", f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n\\n", f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+files = {f"{name}.py": "PY3 = True\\n", f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n{requires}\\n", f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
 files[f"{info}/RECORD"] = "".join(f"{p},,\\n" for p in files) + f"{info}/RECORD,,\\n"
 with zipfile.ZipFile(f"{out}/{name}-{version}-py3-none-any.whl", "w") as z:
     for path, text in files.items(): z.writestr(path, text)`,
     name,
     version,
     folder,
+    ...requires,
   ]);
 }
 
@@ -62,6 +72,57 @@ describe('warm rebuilds', () => {
     expect(sha256(warm.output.path)).toBe(sha256(cold.output.path));
     // The report of a warm build counts the same packages as the cold one.
     expect(warm.packages).toEqual(cold.packages);
+  });
+});
+
+describe('how a warm rebuild finds the resolved versions', () => {
+  it('unpinned requirements are asked of pip on every build', async () => {
+    const cacheDir = scratch();
+    const dir = functionFolder();
+    await buildWith(dir, cacheDir);
+    appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
+    const seam = recordingExec();
+    const warm = await buildWith(dir, cacheDir, { exec: seam.exec });
+    expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'pip' });
+    expect(seam.dryRuns()).toBe(1);
+  });
+
+  it('requirements that pin every distribution reuse the last resolution: no pip run, and the same bytes as a cold build', async () => {
+    const cacheDir = scratch();
+    const probe = await buildWith(functionFolder(), scratch(), { cache: false });
+    const pins = probe.packages.map((p) => `${p.name}==${p.version}`);
+    expect(pins).toHaveLength(2);
+    const dir = functionFolder(`${pins.join('\n')}\n`);
+    const first = await buildWith(dir, cacheDir);
+    expect(first.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
+    const seam = recordingExec();
+    const warm = await buildWith(dir, cacheDir, { exec: seam.exec });
+    expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'pinned', key: first.cache!.key });
+    expect(seam.dryRuns()).toBe(0);
+    expect(warm.timings.resolve).toBeUndefined();
+    expect(warm.input!.resolved).toEqual(first.input!.resolved);
+    const cold = await buildWith(dir, cacheDir, { cache: false });
+    expect(warm.output.sha256).toBe(cold.output.sha256);
+    // Any other input changed goes back to pip.
+    const otherPrune = await buildWith(dir, cacheDir, { exec: seam.exec, prune: 'aggressive' });
+    expect(otherPrune.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    expect(seam.dryRuns()).toBe(1);
+  });
+
+  it("a pinned requirement whose dependency is not pinned is resolved again, and sees the dependency's new release", async () => {
+    const cacheDir = scratch();
+    const links = scratch();
+    makeWheel(links, 'pyslim_top', '1.0', ['pyslim_dep']);
+    makeWheel(links, 'pyslim_dep', '1.0');
+    const dir = functionFolder('pyslim_top==1.0\n');
+    const first = await buildWith(dir, cacheDir, { findLinks: [links], verify: false });
+    expect(first.input!.resolved.map((r) => r.split(' ')[0]).sort()).toEqual(['pyslim_dep==1.0', 'pyslim_top==1.0']);
+    makeWheel(links, 'pyslim_dep', '2.0');
+    const after = await buildWith(dir, cacheDir, { findLinks: [links], verify: false });
+    expect(after.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    expect(after.cache!.reason).toMatch(/resolved versions/);
+    expect(after.packages.find((p) => p.name === 'pyslim_dep')!.version).toBe('2.0');
   });
 });
 
@@ -164,3 +225,64 @@ describe('sharing and size', () => {
   });
 });
 
+
+describe('the host Python remembered from the last build', () => {
+  const lastFile = (cacheDir: string) => {
+    const dir = path.join(cacheDir, 'deps', '.last');
+    return path.join(dir, readdirSync(dir)[0]!);
+  };
+  const remember = (cacheDir: string, hostPython: unknown) => {
+    const file = lastFile(cacheDir);
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), hostPython }));
+  };
+
+  it('is used at once on the next build, and checked against the probe', async () => {
+    const cacheDir = scratch();
+    const dir = functionFolder();
+    const first = await buildWith(dir, cacheDir);
+    const remembered = JSON.parse(readFileSync(lastFile(cacheDir), 'utf8')).hostPython;
+    expect(remembered).toMatchObject({ command: 'python3.11', version: '3.11' });
+    expect(first.bytecode.interpreter).toContain(remembered.executable);
+    appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
+    const seam = recordingExec();
+    const warm = await buildWith(dir, cacheDir, { exec: seam.exec });
+    expect(warm.cache!.status).toBe('hit');
+    // The probe still ran (through the command), and everything else through the remembered executable.
+    expect(seam.programs().filter((p) => p === 'python3.11')).toHaveLength(1);
+    expect(seam.programs().filter((p) => p === remembered.executable).length).toBeGreaterThan(0);
+  });
+
+  it('when the host Python changed, the build starts over with the one the probe found', async () => {
+    const cacheDir = scratch();
+    const dir = functionFolder();
+    await buildWith(dir, cacheDir);
+    const real = JSON.parse(readFileSync(lastFile(cacheDir), 'utf8')).hostPython;
+    // Another path to a working interpreter: the speculative build succeeds with it, then the probe disagrees.
+    const other = path.join(scratch(), 'python3.11');
+    symlinkSync(real.executable, other);
+    remember(cacheDir, { ...real, executable: other });
+    appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
+    const seam = recordingExec();
+    const rebuilt = await buildWith(dir, cacheDir, { exec: seam.exec });
+    expect(seam.programs()).toContain(other);
+    expect(rebuilt.bytecode.interpreter).toContain(real.executable);
+    expect(rebuilt.bytecode.interpreter).not.toContain(other);
+    expect(JSON.parse(readFileSync(lastFile(cacheDir), 'utf8')).hostPython.executable).toBe(real.executable);
+    const cold = await buildWith(dir, cacheDir, { cache: false });
+    expect(rebuilt.output.sha256).toBe(cold.output.sha256);
+  });
+
+  it('a remembered Python that no longer exists, or a damaged hint, costs nothing but time', async () => {
+    const cacheDir = scratch();
+    const dir = functionFolder();
+    const first = await buildWith(dir, cacheDir);
+    const real = JSON.parse(readFileSync(lastFile(cacheDir), 'utf8')).hostPython;
+    for (const hint of [{ ...real, executable: path.join(scratch(), 'gone', 'python3.11') }, 'not a python', { command: 3 }]) {
+      remember(cacheDir, hint);
+      const again = await buildWith(dir, cacheDir);
+      expect(again.cache!.status).toBe('hit');
+      expect(again.bytecode.interpreter).toContain(real.executable);
+      expect(again.output.sha256).toBe(first.output.sha256);
+    }
+  });
+});

@@ -273,6 +273,36 @@ describe('writeZipFile', () => {
     expect(crc32(zlib.inflateRawSync(Buffer.concat(chunks)))).toBe(init.crc32);
   });
 
+  it('copies precompressed bytes before asking for the next entry, so a source may reuse one buffer', async () => {
+    const root = scratch();
+    makeTree(root);
+    writeFileSync(path.join(root, 'pkg', 'big.bin'), noise(3_000_000, 5)); // stored: past the gather buffer
+    const a = await zipTree(root);
+    const raw = readFileSync(a.out);
+    const modes = new Map(treeEntries(root).map((e) => [e.name, e.mode]));
+    // Every entry's bytes are served from one shared buffer, overwritten on each call.
+    let shared = Buffer.alloc(0);
+    const rebuilt = a.result.entries.map((e): ZipInputEntry => ({
+      name: e.name,
+      mode: modes.get(e.name)!,
+      source: e.name.endsWith('/')
+        ? { kind: 'directory' }
+        : {
+            ...precompressedSource(a.out, e),
+            bytes: async () => {
+              if (shared.length < e.compressedSize) shared = Buffer.alloc(e.compressedSize);
+              raw.copy(shared, 0, e.dataOffset, e.dataOffset + e.compressedSize);
+              await new Promise((resolve) => setImmediate(resolve));
+              return shared.subarray(0, e.compressedSize);
+            },
+          },
+    }));
+    const b = path.join(scratch(), 'b.zip');
+    const result = await writeZipFile(b, rebuilt);
+    expect(sha256(b)).toBe(a.sha);
+    expect(result.sha256).toBe(a.sha);
+  });
+
   it('rejects a precompressed source whose stream is not the size it claims', async () => {
     const out = path.join(scratch(), 'bad.zip');
     const source = { kind: 'precompressed' as const, method: 0 as const, crc32: crc32(Buffer.from('abc')), compressedSize: 4, uncompressedSize: 4 };
