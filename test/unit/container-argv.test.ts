@@ -10,7 +10,9 @@ import { containerRunArgs, createContainerInstaller, type ContainerSettings } fr
 import { probeEngine } from '../../src/installers/engine.js';
 import { forwardIndexConfig, parsePipConfigList, mergeIndexConfig } from '../../src/installers/index-config.js';
 import { fakeExec, rejection } from '../helpers/fake-exec.js';
-import { tempDir } from '../helpers/lambda.js';
+import { scratchFolders } from '../helpers/lambda.js';
+
+const { scratch } = scratchFolders();
 
 const PIP_CONFIG = `:env:.default-timeout='180'
 :env:.find-links='/opt/wheels'
@@ -86,7 +88,7 @@ describe('container run argv', () => {
   it('passes platform, entrypoint, user, mounts and env exactly', async () => {
     const { exec, calls } = fakeExec([[/ run /, { exitCode: 0, stderr: 'pyslim-install: running pip with /var/lang/bin/python3 3.12\n' }]]);
     const installer = createContainerInstaller(settings(), exec);
-    const target = tempDir('pyslim-argv-');
+    const target = scratch();
     await installer.install({
       requirementsFile: '/proj/fn/requirements.txt',
       requireHashes: false,
@@ -162,7 +164,7 @@ describe('diagnosis of failures that cannot be produced here (fake engine)', () 
   it('exec format error names the binfmt/QEMU remedy', async () => {
     const { exec } = fakeExec([[/ run /, { exitCode: 1, stderr: 'exec /bin/sh: exec format error' }]]);
     const installer = createContainerInstaller(settings({ engine: { cli: 'docker', kind: 'docker', version: '28' } }), exec);
-    const target = tempDir('pyslim-argv-');
+    const target = scratch();
     const error = await rejection(installer.install({ requirementsFile: '/p/requirements.txt', requireHashes: false, localPaths: [], targetDir: target, scratchDir: target, runtime: 'python3.12', arch: 'arm64' }));
     expect(error.code).toBe('EMULATION_MISSING');
     expect(error.line).toMatch(/arm64 image .* cannot run on this host: exec format error.*tonistiigi\/binfmt --install arm64.*qemu-user-static/);
@@ -179,7 +181,7 @@ describe('diagnosis of failures that cannot be produced here (fake engine)', () 
       ],
     ]);
     const installer = createContainerInstaller(settings(), exec);
-    const target = tempDir('pyslim-argv-');
+    const target = scratch();
     const error = await rejection(installer.install({ requirementsFile: '/p/requirements.txt', requireHashes: false, localPaths: [], targetDir: target, scratchDir: target, runtime: 'python3.12', arch: 'arm64' }));
     expect(error.code).toBe('UNRESOLVABLE');
     expect(error.line).toContain('nope==1');

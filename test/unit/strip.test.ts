@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ELF_MACHINES } from '../../src/elf.js';
@@ -7,10 +6,13 @@ import { execSubprocess } from '../../src/exec.js';
 import { stripSharedObjects } from '../../src/pipeline/strip.js';
 import { craftElf } from '../helpers/elf-builder.js';
 import { rejection } from '../helpers/fake-exec.js';
+import { scratchFolders } from '../helpers/lambda.js';
+
+const { scratch } = scratchFolders();
 
 describe('--strip needs a strip for the target architecture', () => {
   it('says so clearly when neither the image nor the host has one', async () => {
-    const deps = mkdtempSync(path.join(os.tmpdir(), 'pyslim-strip-'));
+    const deps = scratch();
     const abs = path.join(deps, '_ext.so');
     writeFileSync(abs, craftElf({ class: 64, endian: 'little', machine: ELF_MACHINES.aarch64 }).bytes);
     // A real subprocess call, with a PATH that holds no binutils, on an x86_64 host.
