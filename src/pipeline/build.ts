@@ -51,22 +51,25 @@ const EMPTY_LAYER: DepsLayer = {
   resolved: [],
 };
 
-/** A build that assumed the last build's host Python learned from the probe that it changed. */
-class HostPythonChanged extends Error {}
+/**
+ * A build that started from its last build's host Python or resolution learned that one of them
+ * changed; nothing was published.
+ */
+class AssumptionFailed extends Error {}
 
 export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const config = await resolveBuildConfig(options);
   try {
     return await buildOnce(config, options, true);
   } catch (error) {
-    if (!(error instanceof HostPythonChanged)) throw error;
-    // Nothing was published: start over with the Python the probe found.
+    if (!(error instanceof AssumptionFailed)) throw error;
+    // Nothing was published: start over with what the probe and pip found.
     assumeHostPython(config, undefined);
     return buildOnce(config, options, false);
   }
 }
 
-async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, mayAssumePython: boolean): Promise<BuildReport> {
+async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, mayAssume: boolean): Promise<BuildReport> {
   const exec = options.exec ?? execSubprocess;
   const { signal } = options;
   const emit = (event: ProgressEvent) => options.onProgress?.(event);
@@ -89,7 +92,10 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
   let tempZip: string | undefined;
   let deps: DepsOutcome | undefined;
   let releaseLayers: (() => Promise<void>) | undefined;
+  let layerBuild: Promise<DepsOutcome> | undefined;
   let assumesPython = false;
+  const assumptionsHold = async () =>
+    (!assumesPython || (await confirmHostPython(config, exec))) && (!deps?.confirm || (await deps.confirm()));
   try {
     // Slow lookups start at once: the host Python (a subprocess) and, while it runs, the cache
     // entry this function used last, which is the one a rebuild after a source edit needs.
@@ -100,7 +106,7 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     const layers = withLayers.layers;
     const last = await cache?.last(config.dir);
     if (last) cache!.prefetch(last.key);
-    assumesPython = mayAssumePython && config.installer === 'local' && last?.hostPython !== undefined;
+    assumesPython = mayAssume && config.installer === 'local' && last?.hostPython !== undefined;
     if (assumesPython) assumeHostPython(config, last!.hostPython);
     // The dependency input and the function's own files are read side by side.
     const [prepared, source] = await Promise.all([
@@ -130,10 +136,26 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     const compilePython = bytecodeMode === 'none' ? null : requirePython(python, noPython, `--bytecode ${bytecodeMode}`);
 
     // The dependency layer (from the cache, or built) and the function's bytecode, side by side.
-    const [layerOutcome, compiledSource] = await Promise.all([
+    layerBuild =
       prepared && selected
-        ? dependencyLayer({ config, exec, prepared, selected, python, bytecode: bytecodeMode, workDir: work, cache, layers, stage, signal, onLine: installProgress(emit) })
-        : undefined,
+        ? dependencyLayer({
+            config,
+            exec,
+            prepared,
+            selected,
+            python,
+            bytecode: bytecodeMode,
+            workDir: work,
+            cache,
+            layers,
+            stage,
+            assumeResolution: mayAssume,
+            signal,
+            onLine: installProgress(emit),
+          })
+        : undefined;
+    const [layerOutcome, compiledSource] = await Promise.all([
+      layerBuild,
       compilePython
         ? stage('compile', () => compileBytecode({
               files: stagedSource,
@@ -239,8 +261,8 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     if (zipped.bytes > LAMBDA_DIRECT_UPLOAD_LIMIT) {
       warnings.push({ code: 'DIRECT_UPLOAD_LIMIT', message: `the zip is over 50 MiB (${zipped.bytes} bytes), Lambda's limit for direct upload: deploy it through S3` });
     }
-    // Before anything is published: the Python assumed from the last build is still the host's.
-    if (assumesPython && !(await confirmHostPython(config, exec))) throw new HostPythonChanged();
+    // Before anything is published: what was assumed from the last build still holds.
+    if (!(await assumptionsHold())) throw new AssumptionFailed();
     if (deps?.store) await stage('cache', () => deps!.store!(zipped.written, zipped.tempPath));
 
     const inventory: Inventory = {
@@ -292,11 +314,13 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     return report;
   } catch (error) {
     if (signal?.aborted) throw error instanceof PyslimError ? error : new PyslimError('INTERRUPTED', 'build interrupted');
-    // A failure with an assumed Python may be the assumption's fault: the probe decides.
-    if (assumesPython && !(error instanceof HostPythonChanged) && !(await confirmHostPython(config, exec))) throw new HostPythonChanged();
+    // A failure may be the fault of an assumption: the probe and pip decide.
+    if (!(error instanceof AssumptionFailed) && !(await assumptionsHold())) throw new AssumptionFailed();
     throw error;
   } finally {
     if (tempZip) await fs.rm(tempZip, { force: true });
+    // When the function's own bytecode failed first, the layer may still be on its way.
+    deps ??= await layerBuild?.catch(() => undefined);
     await deps?.release?.();
     if (deps?.discard && !deps.store) await deps.discard();
     await releaseLayers?.();

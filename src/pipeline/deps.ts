@@ -93,8 +93,13 @@ export interface DepsOutcome {
   store?: (written: readonly WrittenEntry[], zipPath: string) => Promise<void>;
   /** On a miss with the cache off: the staging folder to remove. */
   discard?: () => Promise<void>;
-  /** On a hit: closes the cached entries once the zip is written. */
+  /** On a hit: closes the cached entries once the zip is written (and waits for pip, if it still runs). */
   release?: () => Promise<void>;
+  /**
+   * On a hit keyed on the last build's resolution: whether pip resolved the same. Nothing may be
+   * published before it says so; when it says no, the build starts over.
+   */
+  confirm?: () => Promise<boolean>;
 }
 
 export interface DepsOptions {
@@ -111,6 +116,8 @@ export interface DepsOptions {
   /** Layers the function runs with: packages they provide are left out. */
   layers: readonly LayerInfo[];
   stage: <T>(name: string, run: () => Promise<T>) => Promise<T>;
+  /** Go on with the last build's resolution while pip resolves (see LayerInputs.confirm). */
+  assumeResolution?: boolean;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
 }
@@ -121,7 +128,15 @@ export interface DepsOptions {
  */
 export type Resolution = 'locked' | 'pinned' | 'pip';
 
-export type LayerInputs = CacheInputs & { resolvedList: string[]; resolution: Resolution };
+export type LayerInputs = CacheInputs & {
+  resolvedList: string[];
+  resolution: Resolution;
+  /**
+   * Set when the key assumed the last build's resolution (resolvedList) while pip resolves
+   * alongside: pip's answer. Nothing may be published until it agrees.
+   */
+  pending?: Promise<string[]>;
+};
 
 /** Everything that can change the layer. Inputs that may hold credentials are hashed. */
 export async function layerInputs(options: DepsOptions): Promise<LayerInputs> {
@@ -132,13 +147,21 @@ export async function layerInputs(options: DepsOptions): Promise<LayerInputs> {
     const resolvedList = prepared.input.pins.map((p) => `${p.name}==${p.version}`);
     return { ...fixed, resolved: `locked ${sha256(resolvedList.join('\n'))}`, resolvedList, resolution: 'locked' };
   }
-  const pinned = await pinnedResolution(options, fixed);
-  if (pinned) return { ...fixed, resolved: sha256(pinned.join('\n')), resolvedList: pinned, resolution: 'pinned' };
-  // Anything else is resolved now, so that a new release on the index is a miss rather than a stale hit.
+  const last = await lastResolution(options, fixed);
+  if (last && pinsExactly(prepared.input.pins, last)) return { ...fixed, resolved: sha256(last.join('\n')), resolvedList: last, resolution: 'pinned' };
+  // Anything else is resolved by pip, so that a new release on the index is a miss rather than a stale hit.
   const request = installRequest(options, path.join(options.workDir, 'resolve'));
   await fs.mkdir(request.targetDir, { recursive: true });
-  const resolved = await options.stage('resolve', () => options.selected.installer.resolve(request));
-  const resolvedList = resolved.map((d) => `${d.name}==${d.version}${d.hash ? ` ${d.hash}` : ''}`);
+  const resolving = options
+    .stage('resolve', () => options.selected.installer.resolve(request))
+    .then((resolved) => resolved.map((d) => `${d.name}==${d.version}${d.hash ? ` ${d.hash}` : ''}`));
+  if (last && options.assumeResolution) {
+    // The build goes on with the last resolution (a source edit rarely changes it) while pip
+    // resolves; it publishes only if pip agrees, and starts over otherwise.
+    resolving.catch(() => undefined); // surfaces when the build awaits it
+    return { ...fixed, resolved: sha256(last.join('\n')), resolvedList: last, resolution: 'pip', pending: resolving };
+  }
+  const resolvedList = await resolving;
   return { ...fixed, resolved: sha256(resolvedList.join('\n')), resolvedList, resolution: 'pip' };
 }
 
@@ -170,28 +193,33 @@ function fixedInputs(options: DepsOptions): Omit<CacheInputs, 'resolved'> {
 }
 
 /**
- * Requirements that pin every distribution pip installs with `==` (pip freeze, pip-compile or a
- * lockfile without hashes) have one resolution. When the function's last cached build had these
- * same inputs and pip resolved them to exactly the pinned versions, asking the index again can
- * only give those versions, so that resolution is reused. Anything else (a range, a URL or local
- * package, a dependency left unpinned, any other input changed) goes to pip.
+ * The resolution of the function's last cached build, when every input but the resolution is
+ * the same as now.
  */
-async function pinnedResolution(options: DepsOptions, fixed: Omit<CacheInputs, 'resolved'>): Promise<string[] | undefined> {
-  const { cache, prepared } = options;
-  const { input } = prepared;
-  if (!cache || input.pins.length === 0 || input.localPaths.length > 0 || input.vcs.length > 0) return undefined;
+async function lastResolution(options: DepsOptions, fixed: Omit<CacheInputs, 'resolved'>): Promise<string[] | undefined> {
+  const { cache } = options;
+  if (!cache) return undefined;
   const last = await cache.latestFor(options.config.dir);
   const resolved = last?.layer.resolved;
   if (!last || !resolved?.length || sha256(resolved.join('\n')) !== last.inputs.resolved) return undefined;
-  if (changedInputs(last.inputs, { ...fixed, resolved: last.inputs.resolved }).length > 0) return undefined;
-  const pins = new Map(input.pins.map((p) => [normalizeDistName(p.name), p.version]));
-  const closed =
-    resolved.length === pins.size &&
+  return changedInputs(last.inputs, { ...fixed, resolved: last.inputs.resolved }).length === 0 ? resolved : undefined;
+}
+
+/**
+ * Whether the requirements pin with `==` exactly the distributions of a resolution (pip freeze,
+ * pip-compile or a lockfile without hashes). Such a set has one resolution: asking the index
+ * again can only give the same versions. A range, a dependency left unpinned, or anything pip
+ * resolved that is not pinned means it is not.
+ */
+function pinsExactly(pins: readonly { name: string; version: string }[], resolved: readonly string[]): boolean {
+  const byName = new Map(pins.map((p) => [normalizeDistName(p.name), p.version]));
+  return (
+    resolved.length === byName.size &&
     resolved.every((entry) => {
       const match = /^([^=\s]+)==(\S+)/.exec(entry);
-      return match !== null && pins.get(normalizeDistName(match[1]!)) === match[2];
-    });
-  return closed ? resolved : undefined;
+      return match !== null && byName.get(normalizeDistName(match[1]!)) === match[2];
+    })
+  );
 }
 
 function installRequest(options: DepsOptions, targetDir: string) {
@@ -216,19 +244,39 @@ export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome
   await fs.mkdir(path.join(options.workDir, 'tmp'), { recursive: true });
   const cache = options.cache;
   if (cache) {
-    const { resolvedList, resolution, ...inputs } = await layerInputs(options);
-    const key = cacheKey(inputs);
-    const found = await options.stage('cache', () => cache.lookup(key));
+    let { resolvedList, resolution, pending, ...inputs } = await layerInputs(options);
+    let key = cacheKey(inputs);
+    let found = await options.stage('cache', () => cache.lookup(key)).catch(async (error: unknown) => {
+      await pending?.catch(() => undefined);
+      throw error;
+    });
+    if (found.status !== 'hit' && pending) {
+      // A miss gains nothing from the assumed resolution: take pip's, and look again if it differs.
+      const actual = await pending;
+      pending = undefined;
+      if (actual.join('\n') !== resolvedList.join('\n')) {
+        resolvedList = actual;
+        inputs = { ...inputs, resolved: sha256(actual.join('\n')) };
+        key = cacheKey(inputs);
+        found = await options.stage('cache', () => cache.lookup(key));
+      }
+    }
     if (found.status === 'hit') {
       await cache.rememberLast(config.dir, key, options.selected.hostPython);
       const entries = await precompressedEntries(found.dir, found.manifest.entries, found.manifest.entriesBytes);
+      const assumed = resolvedList.join('\n');
+      const resolving = pending;
       return {
         layer: found.manifest.layer,
         depsDir: path.join(found.dir, 'tree'),
         runtimeDir: path.join(found.dir, 'runtime'),
         cache: status('hit', 'hit', resolution, key, cache.root, 'hit'),
         precompressed: entries.sources,
-        release: entries.close,
+        release: async () => {
+          await resolving?.catch(() => undefined);
+          await entries.close();
+        },
+        ...(resolving ? { confirm: async () => (await resolving).join('\n') === assumed } : {}),
       };
     }
     const reason = found.reason === 'no entry' ? await missReason(cache, config.dir, inputs) : found.reason;

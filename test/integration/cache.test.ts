@@ -76,15 +76,41 @@ describe('warm rebuilds', () => {
 });
 
 describe('how a warm rebuild finds the resolved versions', () => {
-  it('unpinned requirements are asked of pip on every build', async () => {
+  it('unpinned requirements are asked of pip on every build, while the build goes on with the last resolution', async () => {
     const cacheDir = scratch();
     const dir = functionFolder();
     await buildWith(dir, cacheDir);
     appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
     const seam = recordingExec();
-    const warm = await buildWith(dir, cacheDir, { exec: seam.exec });
+    const events: string[] = [];
+    const warm = await buildWith(dir, cacheDir, { exec: seam.exec, onProgress: (e) => e.status !== 'progress' && events.push(`${e.stage} ${e.status}`) });
     expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'pip' });
     expect(seam.dryRuns()).toBe(1);
+    // The cached layer was looked up before pip finished, and the zip published after.
+    expect(events.indexOf('cache start')).toBeLessThan(events.indexOf('resolve done'));
+    const cold = await buildWith(dir, cacheDir, { cache: false });
+    expect(warm.output.sha256).toBe(cold.output.sha256);
+  });
+
+  it('when pip resolves differently from the last build, a warm build starts over and serves the new release', async () => {
+    const cacheDir = scratch();
+    const links = scratch();
+    makeWheel(links, 'pyslim_top', '1.0', ['pyslim_dep']);
+    makeWheel(links, 'pyslim_dep', '1.0');
+    const dir = functionFolder('pyslim_top\n');
+    const options = { findLinks: [links], verify: false };
+    const first = await buildWith(dir, cacheDir, options);
+    makeWheel(links, 'pyslim_dep', '2.0');
+    appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
+    const seam = recordingExec();
+    const after = await buildWith(dir, cacheDir, { ...options, exec: seam.exec });
+    // The first attempt assumed the old resolution and hit; pip disagreed; the second asked pip first.
+    expect(seam.dryRuns()).toBe(2);
+    expect(after.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    expect(after.cache!.key).not.toBe(first.cache!.key);
+    expect(after.packages.find((p) => p.name === 'pyslim_dep')!.version).toBe('2.0');
+    const cold = await buildWith(dir, cacheDir, { ...options, cache: false });
+    expect(after.output.sha256).toBe(cold.output.sha256);
   });
 
   it('requirements that pin every distribution reuse the last resolution: no pip run, and the same bytes as a cold build', async () => {
