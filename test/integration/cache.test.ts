@@ -75,6 +75,14 @@ describe('warm rebuilds', () => {
   });
 });
 
+/** A find-links folder holding pyslim_top 1.0, which depends on pyslim_dep, and pyslim_dep 1.0. */
+function topWithDependency(): string {
+  const links = scratch();
+  makeWheel(links, 'pyslim_top', '1.0', ['pyslim_dep']);
+  makeWheel(links, 'pyslim_dep', '1.0');
+  return links;
+}
+
 describe('how a warm rebuild finds the resolved versions', () => {
   it('unpinned requirements are asked of pip on every build, while the build goes on with the last resolution', async () => {
     const cacheDir = scratch();
@@ -94,9 +102,7 @@ describe('how a warm rebuild finds the resolved versions', () => {
 
   it('when pip resolves differently from the last build, a warm build starts over and serves the new release', async () => {
     const cacheDir = scratch();
-    const links = scratch();
-    makeWheel(links, 'pyslim_top', '1.0', ['pyslim_dep']);
-    makeWheel(links, 'pyslim_dep', '1.0');
+    const links = topWithDependency();
     const dir = functionFolder('pyslim_top\n');
     const options = { findLinks: [links], verify: false };
     const first = await buildWith(dir, cacheDir, options);
@@ -138,9 +144,7 @@ describe('how a warm rebuild finds the resolved versions', () => {
 
   it("a pinned requirement whose dependency is not pinned is resolved again, and sees the dependency's new release", async () => {
     const cacheDir = scratch();
-    const links = scratch();
-    makeWheel(links, 'pyslim_top', '1.0', ['pyslim_dep']);
-    makeWheel(links, 'pyslim_dep', '1.0');
+    const links = topWithDependency();
     const dir = functionFolder('pyslim_top==1.0\n');
     const first = await buildWith(dir, cacheDir, { findLinks: [links], verify: false });
     expect(first.input!.resolved.map((r) => r.split(' ')[0]).sort()).toEqual(['pyslim_dep==1.0', 'pyslim_top==1.0']);
