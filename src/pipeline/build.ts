@@ -16,6 +16,7 @@ import { PYSLIM_VERSION } from '../assets.js';
 import { resolveBuildConfig, type BuildOptions, type ProgressEvent, type ResolvedBuildConfig } from '../config.js';
 import { PyslimError, throwIfAborted } from '../errors.js';
 import { execSubprocess } from '../exec.js';
+import type { HostPython } from '../installers/host-python.js';
 import type { InstallerKind, TargetPython } from '../installers/types.js';
 import { LAMBDA_DIRECT_UPLOAD_LIMIT } from '../size.js';
 import type { BuildWarning } from '../warnings.js';
@@ -26,7 +27,7 @@ import { compileBytecode } from './compile.js';
 import { normalizeDistName } from '../python-names.js';
 import { bytecodePrefix, dependencyLayer, layerRemovals, layerTreeFiles, type CacheStatus, type DepsLayer, type DepsOutcome } from './deps.js';
 import { LAYER_FOLDER, loadLayers } from './layers.js';
-import { assumeHostPython, confirmHostPython, hostPythonForRuntime, indexFlagsWith, noPythonReason, probeHostPython, selectInstaller, type ContainerInfo, type Selected } from './install.js';
+import { hostPythonForRuntime, indexFlagsWith, noPythonReason, probeHostPython, probedPythonIs, rememberedHostPython, selectInstaller, type ContainerInfo, type Selected } from './install.js';
 import { checkInstallable, prepareInput } from './input.js';
 import { UNATTRIBUTED, stageSourceFiles, takeInventory, type Inventory, type TreeFile } from './inventory.js';
 import { profileInit } from './profile.js';
@@ -64,7 +65,6 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   } catch (error) {
     if (!(error instanceof AssumptionFailed)) throw error;
     // Nothing was published: start over with what the probe and pip found.
-    assumeHostPython(config, undefined);
     return buildOnce(config, options, false);
   }
 }
@@ -93,9 +93,9 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
   let deps: DepsOutcome | undefined;
   let releaseLayers: (() => Promise<void>) | undefined;
   let layerBuild: Promise<DepsOutcome> | undefined;
-  let assumesPython = false;
+  let assumedPython: HostPython | undefined;
   const assumptionsHold = async () =>
-    (!assumesPython || (await confirmHostPython(config, exec))) && (!deps?.confirm || (await deps.confirm()));
+    (!assumedPython || (await probedPythonIs(config, exec, assumedPython))) && (!deps?.confirm || (await deps.confirm()));
   try {
     // Slow lookups start at once: the host Python (a subprocess) and, while it runs, the cache
     // entry this function used last, which is the one a rebuild after a source edit needs.
@@ -106,8 +106,7 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     const layers = withLayers.layers;
     const last = await cache?.last(config.dir);
     if (last) cache!.prefetch(last.key);
-    assumesPython = mayAssume && config.installer === 'local' && last?.hostPython !== undefined;
-    if (assumesPython) assumeHostPython(config, last!.hostPython);
+    if (mayAssume && config.installer === 'local') assumedPython = rememberedHostPython(last?.hostPython);
     // The dependency input and the function's own files are read side by side.
     const [prepared, source] = await Promise.all([
       prepareInput(config, work),
@@ -123,7 +122,7 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     let noPython: string | undefined;
     let selected: Selected | undefined;
     if (prepared) {
-      selected = await selectInstaller(config, exec, indexFlagsWith(config, prepared.input.pipOptions));
+      selected = await selectInstaller(config, exec, indexFlagsWith(config, prepared.input.pipOptions), assumedPython);
       checkInstallable(prepared, selected.installer.kind);
       ({ kind: installer, reason: installerReason } = selected.installer);
       container = selected.container;

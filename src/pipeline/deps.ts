@@ -16,6 +16,7 @@ import { botoDataBytes, botoServicesRule, listBotoServices, resolveBotoServices 
 import type { PruneRule } from '../rules/registry.js';
 import { RUNTIME_PROVIDED_RULE, planRuntimeExclusion, runtimePackagesRule } from '../rules/runtime-packages.js';
 import type { BuildWarning } from '../warnings.js';
+import { PyslimError } from '../errors.js';
 import { LIBDEFLATE_VERSION } from '../zip/deflate-pool.js';
 import type { PrecompressedSource, WrittenEntry } from '../zip/writer.js';
 import { readRawEntry } from '../zip/writer.js';
@@ -116,7 +117,7 @@ export interface DepsOptions {
   /** Layers the function runs with: packages they provide are left out. */
   layers: readonly LayerInfo[];
   stage: <T>(name: string, run: () => Promise<T>) => Promise<T>;
-  /** Go on with the last build's resolution while pip resolves (see LayerInputs.confirm). */
+  /** Go on with the last build's resolution while pip resolves (see LayerInputs.pending). */
   assumeResolution?: boolean;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
@@ -240,61 +241,14 @@ function installRequest(options: DepsOptions, targetDir: string) {
 
 /** The layer from the cache when it has it, else built (and stored once the zip is written). */
 export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome> {
-  const { config } = options;
   await fs.mkdir(path.join(options.workDir, 'tmp'), { recursive: true });
-  const cache = options.cache;
-  if (cache) {
-    let { resolvedList, resolution, pending, ...inputs } = await layerInputs(options);
-    let key = cacheKey(inputs);
-    let found = await options.stage('cache', () => cache.lookup(key)).catch(async (error: unknown) => {
-      await pending?.catch(() => undefined);
-      throw error;
-    });
-    if (found.status !== 'hit' && pending) {
-      // A miss gains nothing from the assumed resolution: take pip's, and look again if it differs.
-      const actual = await pending;
-      pending = undefined;
-      if (actual.join('\n') !== resolvedList.join('\n')) {
-        resolvedList = actual;
-        inputs = { ...inputs, resolved: sha256(actual.join('\n')) };
-        key = cacheKey(inputs);
-        found = await options.stage('cache', () => cache.lookup(key));
-      }
-    }
-    if (found.status === 'hit') {
-      await cache.rememberLast(config.dir, key, options.selected.hostPython);
-      const entries = await precompressedEntries(found.dir, found.manifest.entries, found.manifest.entriesBytes);
-      const assumed = resolvedList.join('\n');
-      const resolving = pending;
-      return {
-        layer: found.manifest.layer,
-        depsDir: path.join(found.dir, 'tree'),
-        runtimeDir: path.join(found.dir, 'runtime'),
-        cache: status('hit', 'hit', resolution, key, cache.root, 'hit'),
-        precompressed: entries.sources,
-        release: async () => {
-          await resolving?.catch(() => undefined);
-          await entries.close();
-        },
-        ...(resolving ? { confirm: async () => (await resolving).join('\n') === assumed } : {}),
-      };
-    }
-    const reason = found.reason === 'no entry' ? await missReason(cache, config.dir, inputs) : found.reason;
-    const staging = await cache.staging();
+  if (options.cache) {
+    const inputs = await layerInputs(options);
     try {
-      const built = await buildLayer(options, staging, resolvedList);
-      return {
-        ...built,
-        cache: status('miss', reason, resolution, key, cache.root, 'miss'),
-        precompressed: null,
-        store: async (written, zipPath) => {
-          await storeLayer(cache, staging, { key, inputs, functionDir: config.dir, layer: built.layer }, written, zipPath);
-          await cache.rememberLast(config.dir, key, options.selected.hostPython);
-        },
-        discard: () => cache.discard(staging),
-      };
+      return await cachedLayer(options, options.cache, inputs);
     } catch (error) {
-      await cache.discard(staging);
+      // pip may still be resolving in the temp folder the build is about to remove.
+      await inputs.pending?.catch(() => undefined);
       throw error;
     }
   }
@@ -303,6 +257,60 @@ export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome
   await fs.mkdir(staging, { recursive: true });
   const built = await buildLayer(options, staging, []);
   return { ...built, cache: status('disabled', 'the cache is off (--no-cache)', null, null, null, 'miss'), precompressed: null };
+}
+
+async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, keyInputs: LayerInputs): Promise<DepsOutcome> {
+  const { config } = options;
+  let { resolvedList, resolution, pending, ...inputs } = keyInputs;
+  let key = cacheKey(inputs);
+  let found = await options.stage('cache', () => cache.lookup(key));
+  if (found.status !== 'hit' && pending) {
+    // A miss gains nothing from the assumed resolution: take pip's, and look again if it differs.
+    const actual = await pending;
+    pending = undefined;
+    if (actual.join('\n') !== resolvedList.join('\n')) {
+      resolvedList = actual;
+      inputs = { ...inputs, resolved: sha256(actual.join('\n')) };
+      key = cacheKey(inputs);
+      found = await options.stage('cache', () => cache.lookup(key));
+    }
+  }
+  if (found.status === 'hit') {
+    await cache.rememberLast(config.dir, key, options.selected.hostPython);
+    const entries = await precompressedEntries(found.dir, found.manifest.entries, found.manifest.entriesBytes);
+    const assumed = resolvedList.join('\n');
+    const resolving = pending;
+    return {
+      layer: found.manifest.layer,
+      depsDir: path.join(found.dir, 'tree'),
+      runtimeDir: path.join(found.dir, 'runtime'),
+      cache: status('hit', 'hit', resolution, key, cache.root, 'hit'),
+      precompressed: entries.sources,
+      release: async () => {
+        await resolving?.catch(() => undefined);
+        await entries.close();
+      },
+      ...(resolving ? { confirm: async () => (await resolving).join('\n') === assumed } : {}),
+    };
+  }
+  const reason = found.reason === 'no entry' ? await missReason(cache, config.dir, inputs) : found.reason;
+  const staging = await cache.staging();
+  try {
+    const built = await buildLayer(options, staging, resolvedList);
+    return {
+      ...built,
+      cache: status('miss', reason, resolution, key, cache.root, 'miss'),
+      precompressed: null,
+      store: async (written, zipPath) => {
+        await storeLayer(cache, staging, { key, inputs, functionDir: config.dir, layer: built.layer }, written, zipPath);
+        await cache.rememberLast(config.dir, key, options.selected.hostPython);
+      },
+      discard: () => cache.discard(staging),
+    };
+  } catch (error) {
+    await cache.discard(staging);
+    throw error;
+  }
 }
 
 function status(kind: CacheStatus['status'], reason: string, resolution: Resolution | null, key: string | null, dir: string | null, layer: 'hit' | 'miss'): CacheStatus {
@@ -438,7 +446,7 @@ export async function precompressedEntries(
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    if (filled < minimum) throw new Error(`${file} ended before the entry at ${start} (${minimum} bytes)`);
+    if (filled < minimum) throw new PyslimError('INTERNAL', `${file} ended before the entry at ${start} (${minimum} bytes)`, { hint: 'Run pyslim cache clean, then build again' });
     return { bytes, start, end: start + filled };
   };
   let current: Block = { bytes: Buffer.allocUnsafe(blockBytes) as Buffer, start: 0, end: 0 };

@@ -53,8 +53,16 @@ async function findEngine(config: ResolvedBuildConfig, exec: Exec): Promise<{ en
   return { failures, lastError };
 }
 
-/** Chooses the installer for a build: the one asked for, or for auto a container when an engine answers. */
-export async function selectInstaller(config: ResolvedBuildConfig, exec: Exec, flags: Partial<IndexConfig> = config.indexFlags): Promise<Selected> {
+/**
+ * Chooses the installer for a build: the one asked for, or for auto a container when an engine
+ * answers. `assumedPython` (with --installer local) is used instead of waiting for the probe.
+ */
+export async function selectInstaller(
+  config: ResolvedBuildConfig,
+  exec: Exec,
+  flags: Partial<IndexConfig> = config.indexFlags,
+  assumedPython?: HostPython,
+): Promise<Selected> {
   if (config.installer !== 'local') {
     const { engine, failures, lastError } = await findEngine(config, exec);
     if (engine) {
@@ -64,7 +72,7 @@ export async function selectInstaller(config: ResolvedBuildConfig, exec: Exec, f
     if (config.installer === 'docker') throw lastError;
     return localInstaller(config, exec, `auto: no container engine answered (${failures.join('; ')})`, flags);
   }
-  return localInstaller(config, exec, 'requested with --installer local', flags);
+  return localInstaller(config, exec, 'requested with --installer local', flags, assumedPython);
 }
 
 const probes = new WeakMap<ResolvedBuildConfig, Promise<HostPython>>();
@@ -83,35 +91,30 @@ export function probeHostPython(config: ResolvedBuildConfig, exec: Exec): Promis
   return probe;
 }
 
-const assumed = new WeakMap<ResolvedBuildConfig, HostPython>();
-
 /**
- * Lets the local installer start with the host Python this function's last build used instead of
- * waiting for the probe, which through a pyenv shim took 0.35–0.5 s, a third of a warm rebuild.
- * The probe still runs alongside; confirmHostPython() compares its answer before anything is
- * published, and the build starts over with the probed Python when they differ.
+ * The host Python a function's last build used, from the cache's note of it (unchecked JSON), for
+ * the local installer to start with instead of waiting for the probe: through a pyenv shim the
+ * probe took 0.35–0.5 s, a third of a warm rebuild. The probe still runs alongside, and
+ * probedPythonIs() must agree before the build publishes anything.
  */
-export function assumeHostPython(config: ResolvedBuildConfig, hint: unknown): void {
+export function rememberedHostPython(hint: unknown): HostPython | undefined {
   const python = hint as Partial<HostPython> | undefined;
   const valid =
     typeof python?.command === 'string' &&
     typeof python.executable === 'string' &&
     typeof python.version === 'string' &&
     (python.pipVersion === undefined || typeof python.pipVersion === 'string');
-  if (valid) assumed.set(config, python as HostPython);
-  else assumed.delete(config);
+  return valid ? (python as HostPython) : undefined;
 }
 
-/** False when a Python was assumed and the probe found another; a failed probe rejects. */
-export async function confirmHostPython(config: ResolvedBuildConfig, exec: Exec): Promise<boolean> {
-  const python = assumed.get(config);
-  if (!python) return true;
+/** Whether the probe found this Python; a failed probe rejects. */
+export async function probedPythonIs(config: ResolvedBuildConfig, exec: Exec, python: HostPython): Promise<boolean> {
   const found = await probeHostPython(config, exec);
   return found.command === python.command && found.executable === python.executable && found.version === python.version && found.pipVersion === python.pipVersion;
 }
 
-async function localInstaller(config: ResolvedBuildConfig, exec: Exec, reason: string, flags: Partial<IndexConfig>): Promise<Selected> {
-  const python = assumed.get(config) ?? (await probeHostPython(config, exec));
+async function localInstaller(config: ResolvedBuildConfig, exec: Exec, reason: string, flags: Partial<IndexConfig>, assumedPython?: HostPython): Promise<Selected> {
+  const python = assumedPython ?? (await probeHostPython(config, exec));
   const installer = createLocalInstaller({ exec, env: config.env, python, runtime: config.runtime, reason, pipOptions: pipIndexArgs(flags) });
   // The host pip reads its own configuration. The cache key needs only pyslim's part of it: what
   // the host's configuration changes shows in the resolved artifacts (their hashes) or is pinned

@@ -121,7 +121,7 @@ const INLINE_BUDGET_BYTES = 512 * 1024;
 let inlineBytes = 0;
 let inline: Promise<typeof import('libdeflate')> | undefined;
 
-/** Compresses a whole buffer to a gzip member with libdeflate, on the shared worker pool. */
+/** Compresses a whole buffer to a gzip member with libdeflate, on the shared worker pool (or inline, above). */
 export async function libdeflateGzip(data: Uint8Array, level: number): Promise<Buffer> {
   if (!shared && data.length <= INLINE_MAX_BYTES && inlineBytes + data.length <= INLINE_BUDGET_BYTES) {
     inlineBytes += data.length;

@@ -664,8 +664,9 @@ export function endOfCentralDirectory(count: number, centralOffset: number, cent
 }
 
 /**
- * The output file: appends are copied into one reused buffer and go out in large positional
- * writes, and a streamed entry can go back to patch its header or rewrite its data.
+ * The output file: appends are copied into two reused buffers (one fills while the other is
+ * written) and go out in large positional writes, and a streamed entry can go back to patch its
+ * header or rewrite its data.
  *
  * Appended bytes are copied (or written, when large) before append() resolves, so a caller may
  * reuse its buffer at once: the cache's entries are read into one reused block for that reason.
