@@ -58,6 +58,8 @@ export interface LastBuild {
   key: string;
   /** The host Python the build used, as found then (unchecked JSON: validate before use). */
   hostPython?: unknown;
+  /** What pip read to resolve the key's versions, if it was recorded (unchecked JSON: validate before use). */
+  pipSources?: unknown;
 }
 
 export type Lookup<Layer> = { status: 'hit'; dir: string; manifest: DepsManifest<Layer> } | { status: 'miss'; reason: string };
@@ -189,13 +191,15 @@ export class DepsCache<Layer> {
 
   /**
    * Remembers the key a function folder last built with, for prefetch and for "why it missed",
-   * and the host Python it used (a hint only: the next build checks it before publishing).
+   * with notes for its next build: the host Python it used (a hint only: the next build checks
+   * it before publishing) and what pip read to resolve the key's versions.
    */
-  async rememberLast(functionDir: string, key: string, hostPython?: unknown): Promise<void> {
+  async rememberLast(functionDir: string, key: string, notes: Pick<LastBuild, 'hostPython' | 'pipSources'> = {}): Promise<void> {
     const file = this.lastFile(functionDir);
     await fs.mkdir(path.dirname(file), { recursive: true });
     const temp = `${file}.${randomBytes(4).toString('hex')}`;
-    await fs.writeFile(temp, JSON.stringify({ functionDir, key, ...(hostPython ? { hostPython } : {}) }));
+    // Private to the user: the URLs of the pages pip read may carry a token in their path.
+    await fs.writeFile(temp, JSON.stringify({ functionDir, key, ...notes }), { mode: 0o600 });
     await fs.rename(temp, file);
   }
 
@@ -252,9 +256,14 @@ export class DepsCache<Layer> {
 
   /** The manifest of the entry this function folder last built with, to say what changed. */
   async latestFor(functionDir: string): Promise<DepsManifest<Layer> | undefined> {
-    const key = await this.lastKey(functionDir);
-    if (!key) return undefined;
-    return this.manifest(key).catch(() => undefined);
+    return (await this.lastBuild(functionDir))?.manifest;
+  }
+
+  /** What this function folder last built with: the note and the entry's manifest. */
+  async lastBuild(functionDir: string): Promise<{ note: LastBuild; manifest: DepsManifest<Layer> } | undefined> {
+    const note = await this.last(functionDir);
+    const manifest = note && (await this.manifest(note.key).catch(() => undefined));
+    return note && manifest ? { note, manifest } : undefined;
   }
 
   /** Published entries with their last use, oldest first. */

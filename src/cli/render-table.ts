@@ -108,6 +108,7 @@ export function renderBuildTable(report: BuildReport): string {
 const RESOLUTIONS = {
   locked: 'versions from the hash lock',
   pinned: 'versions pinned, as pip resolved them last build',
+  revalidated: "last build's versions: every page and file pip read is unchanged",
   pip: 'versions resolved by pip',
 } as const;
 

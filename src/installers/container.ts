@@ -216,7 +216,9 @@ export function createContainerInstaller(settings: ContainerSettings, exec: Exec
       const file = path.join(request.targetDir, '.pyslim-resolve.json');
       const text = await fs.readFile(file, 'utf8');
       await fs.rm(file, { force: true });
-      return parsePipReport(text);
+      // What pip read inside the container is not recorded: the container's view of the indexes
+      // is not the host's to check.
+      return { distributions: parsePipReport(text) };
     },
     async targetPython() {
       return containerTargetPython(settings, exec, childEnv);

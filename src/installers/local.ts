@@ -13,6 +13,7 @@ import { ARCHITECTURES, RUNTIMES, manylinuxTags, type ArchName, type RuntimeName
 import { hostTargetPython, type HostPython } from './host-python.js';
 import { diagnosePipFailure } from './pip-diagnose.js';
 import { parsePipReport } from './pip-report.js';
+import { pipSourcesUnchanged, readPipSources } from './pip-sources.js';
 import type { Installer, InstallRequest } from './types.js';
 
 export interface LocalInstallerOptions {
@@ -76,9 +77,9 @@ export function requirementArgs(request: Pick<InstallRequest, 'requirementsFile'
 export function createLocalInstaller(options: LocalInstallerOptions): Installer {
   const { exec, python } = options;
   const env = { ...options.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
-  const runPip = (runtime: RuntimeName, arch: ArchName, pipArgs: string[], request: Pick<InstallRequest, 'signal' | 'onLine' | 'scratchDir'>) =>
+  const runPip = (runtime: RuntimeName, arch: ArchName, pipArgs: string[], request: Pick<InstallRequest, 'signal' | 'onLine' | 'scratchDir'>, extraEnv: Record<string, string> = {}) =>
     exec(python.executable, [scriptPath('pip_for_target.py'), JSON.stringify(targetMarkers(runtime, arch)), ...pipArgs], {
-      env: { ...env, TMPDIR: request.scratchDir },
+      env: { ...env, TMPDIR: request.scratchDir, ...extraEnv },
       signal: request.signal,
       onLine: request.onLine,
     });
@@ -124,9 +125,22 @@ export function createLocalInstaller(options: LocalInstallerOptions): Installer 
         report,
         ...requirementArgs(request),
       ];
-      const result = await runPip(runtime, arch, args, request);
+      const record = path.join(request.scratchDir, `resolve-sources-${process.pid}.json`);
+      const result = await runPip(runtime, arch, args, request, { PYSLIM_PIP_SOURCES: record });
       if (result.exitCode !== 0 || result.cancelled) throw await failed(result, request);
-      return parsePipReport(await fs.readFile(report, 'utf8'));
+      const distributions = parsePipReport(await fs.readFile(report, 'utf8'));
+      // A direct URL's artifact is not on any page: only a local one can be checked later.
+      const uncheckable = distributions.some((d) => d.direct && !d.artifact);
+      const sources = uncheckable ? undefined : await readPipSources(record, {
+        env,
+        pipVersion: python.pipVersion,
+        ownFolder: path.dirname(request.requirementsFile),
+        distributions,
+      });
+      return { distributions, ...(sources ? { sources } : {}) };
+    },
+    async resolvesAsBefore(sources) {
+      return pipSourcesUnchanged(sources, { env, pipVersion: python.pipVersion });
     },
     async targetPython() {
       return python.version === RUNTIMES[options.runtime].pythonVersion ? hostTargetPython(exec, env, python) : null;

@@ -3,6 +3,7 @@
  * container installer both implement it.
  */
 import type { ArchName, RuntimeName } from '../runtimes.js';
+import type { PipSources } from './pip-sources.js';
 
 export const INSTALLER_CHOICES = ['auto', 'local', 'docker'] as const;
 export type InstallerChoice = (typeof INSTALLER_CHOICES)[number];
@@ -40,6 +41,16 @@ export interface ResolvedDistribution {
   version: string;
   /** The artifact's hash when the index gives one (sha256=…). */
   hash?: string;
+  /** The artifact's path, when it is a local file. */
+  artifact?: string;
+  /** Named by URL or path in the requirements, not found on an index. */
+  direct?: boolean;
+}
+
+/** What pip would install, and what it read to decide (local installer only). */
+export interface PipResolution {
+  distributions: ResolvedDistribution[];
+  sources?: PipSources;
 }
 
 /** A folder handed to a script that runs on the target interpreter. */
@@ -82,7 +93,12 @@ export interface Installer {
   readonly reason: string;
   install(request: InstallRequest): Promise<InstallResult>;
   /** What pip would install, without installing it (pip --dry-run --report), for the cache key. */
-  resolve(request: InstallRequest): Promise<ResolvedDistribution[]>;
+  resolve(request: InstallRequest): Promise<PipResolution>;
+  /**
+   * Whether pip would read now exactly what it read for an earlier resolution (its `sources`),
+   * and so resolve the same. Absent when this installer records no sources.
+   */
+  resolvesAsBefore?(sources: PipSources): Promise<boolean>;
   /** The interpreter matching the runtime, or null when this installer has none. */
   targetPython(): Promise<TargetPython | null>;
 }

@@ -12,6 +12,7 @@ import { DepsCache, MANIFEST_FORMAT, entriesHash, measureTree, type CachedEntry,
 import type { ResolvedBuildConfig } from '../config.js';
 import type { Exec } from '../exec.js';
 import type { TargetPython } from '../installers/types.js';
+import { validPipSources, type PipSources } from '../installers/pip-sources.js';
 import { botoDataBytes, botoServicesRule, listBotoServices, resolveBotoServices } from '../rules/boto.js';
 import type { PruneRule } from '../rules/registry.js';
 import { RUNTIME_PROVIDED_RULE, planRuntimeExclusion, runtimePackagesRule } from '../rules/runtime-packages.js';
@@ -125,45 +126,60 @@ export interface DepsOptions {
 
 /**
  * How the resolved versions in the key were found: from the hash lock itself, reused from the
- * function's last build because the requirements pin every distribution, or asked of pip.
+ * function's last build because the requirements pin every distribution, reused because
+ * everything pip read for it is unchanged (revalidated), or asked of pip.
  */
-export type Resolution = 'locked' | 'pinned' | 'pip';
+export type Resolution = 'locked' | 'pinned' | 'revalidated' | 'pip';
 
-export type LayerInputs = CacheInputs & {
+/** A resolution as the key holds it, and what pip read to find it (when recorded). */
+interface PipAnswer {
   resolvedList: string[];
-  resolution: Resolution;
-  /**
-   * Set when the key assumed the last build's resolution (resolvedList) while pip resolves
-   * alongside: pip's answer. Nothing may be published until it agrees.
-   */
-  pending?: Promise<string[]>;
-};
+  pipSources?: PipSources;
+}
+
+export type LayerInputs = CacheInputs &
+  PipAnswer & {
+    resolution: Resolution;
+    /**
+     * Set when the key assumed the last build's resolution (resolvedList) while pip resolves
+     * alongside: pip's answer. Nothing may be published until it agrees.
+     */
+    pending?: Promise<PipAnswer>;
+  };
 
 /** Everything that can change the layer. Inputs that may hold credentials are hashed. */
 export async function layerInputs(options: DepsOptions): Promise<LayerInputs> {
-  const { prepared } = options;
+  const { prepared, selected } = options;
   const fixed = fixedInputs(options);
+  const keyed = (answer: PipAnswer, resolution: Resolution) => ({ ...fixed, resolved: sha256(answer.resolvedList.join('\n')), ...answer, resolution });
   // A locked input (hashes on every line) is its own resolution.
   if (prepared.input.requireHashes) {
     const resolvedList = prepared.input.pins.map((p) => `${p.name}==${p.version}`);
     return { ...fixed, resolved: `locked ${sha256(resolvedList.join('\n'))}`, resolvedList, resolution: 'locked' };
   }
   const last = await lastResolution(options, fixed);
-  if (last && pinsExactly(prepared.input.pins, last)) return { ...fixed, resolved: sha256(last.join('\n')), resolvedList: last, resolution: 'pinned' };
+  if (last && pinsExactly(prepared.input.pins, last.resolvedList)) return keyed({ resolvedList: last.resolvedList }, 'pinned');
+  // Pip reads the same pages, folders and files as for the last build: it would resolve the same.
+  const { installer } = selected;
+  if (last?.pipSources && installer.resolvesAsBefore && (await options.stage('revalidate', () => installer.resolvesAsBefore!(last.pipSources!)))) {
+    return keyed(last, 'revalidated');
+  }
   // Anything else is resolved by pip, so that a new release on the index is a miss rather than a stale hit.
   const request = installRequest(options, path.join(options.workDir, 'resolve'));
   await fs.mkdir(request.targetDir, { recursive: true });
   const resolving = options
-    .stage('resolve', () => options.selected.installer.resolve(request))
-    .then((resolved) => resolved.map((d) => `${d.name}==${d.version}${d.hash ? ` ${d.hash}` : ''}`));
+    .stage('resolve', () => installer.resolve(request))
+    .then(({ distributions, sources }): PipAnswer => ({
+      resolvedList: distributions.map((d) => `${d.name}==${d.version}${d.hash ? ` ${d.hash}` : ''}`),
+      ...(sources ? { pipSources: sources } : {}),
+    }));
   if (last && options.assumeResolution) {
     // The build goes on with the last resolution (a source edit rarely changes it) while pip
     // resolves; it publishes only if pip agrees, and starts over otherwise.
     resolving.catch(() => undefined); // surfaces when the build awaits it
-    return { ...fixed, resolved: sha256(last.join('\n')), resolvedList: last, resolution: 'pip', pending: resolving };
+    return { ...keyed({ resolvedList: last.resolvedList }, 'pip'), pending: resolving };
   }
-  const resolvedList = await resolving;
-  return { ...fixed, resolved: sha256(resolvedList.join('\n')), resolvedList, resolution: 'pip' };
+  return keyed(await resolving, 'pip');
 }
 
 /** The inputs that need no resolution. */
@@ -195,15 +211,17 @@ function fixedInputs(options: DepsOptions): Omit<CacheInputs, 'resolved'> {
 
 /**
  * The resolution of the function's last cached build, when every input but the resolution is
- * the same as now.
+ * the same as now, with what pip read to find it (when that was recorded).
  */
-async function lastResolution(options: DepsOptions, fixed: Omit<CacheInputs, 'resolved'>): Promise<string[] | undefined> {
+async function lastResolution(options: DepsOptions, fixed: Omit<CacheInputs, 'resolved'>): Promise<PipAnswer | undefined> {
   const { cache } = options;
   if (!cache) return undefined;
-  const last = await cache.latestFor(options.config.dir);
-  const resolved = last?.layer.resolved;
-  if (!last || !resolved?.length || sha256(resolved.join('\n')) !== last.inputs.resolved) return undefined;
-  return changedInputs(last.inputs, { ...fixed, resolved: last.inputs.resolved }).length === 0 ? resolved : undefined;
+  const last = await cache.lastBuild(options.config.dir);
+  const resolved = last?.manifest.layer.resolved;
+  if (!last || !resolved?.length || sha256(resolved.join('\n')) !== last.manifest.inputs.resolved) return undefined;
+  if (changedInputs(last.manifest.inputs, { ...fixed, resolved: last.manifest.inputs.resolved }).length > 0) return undefined;
+  const pipSources = validPipSources(last.note.pipSources);
+  return { resolvedList: resolved, ...(pipSources ? { pipSources } : {}) };
 }
 
 /**
@@ -261,22 +279,25 @@ export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome
 
 async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, keyInputs: LayerInputs): Promise<DepsOutcome> {
   const { config } = options;
-  let { resolvedList, resolution, pending, ...inputs } = keyInputs;
+  let { resolvedList, resolution, pending, pipSources, ...inputs } = keyInputs;
   let key = cacheKey(inputs);
   let found = await options.stage('cache', () => cache.lookup(key));
   if (found.status !== 'hit' && pending) {
     // A miss gains nothing from the assumed resolution: take pip's, and look again if it differs.
     const actual = await pending;
     pending = undefined;
-    if (actual.join('\n') !== resolvedList.join('\n')) {
-      resolvedList = actual;
-      inputs = { ...inputs, resolved: sha256(actual.join('\n')) };
+    pipSources = actual.pipSources;
+    if (actual.resolvedList.join('\n') !== resolvedList.join('\n')) {
+      resolvedList = actual.resolvedList;
+      inputs = { ...inputs, resolved: sha256(resolvedList.join('\n')) };
       key = cacheKey(inputs);
       found = await options.stage('cache', () => cache.lookup(key));
     }
   }
+  // Notes for the function's next build; with pip still resolving, what it read is noted once it agrees.
+  const notes = { hostPython: options.selected.hostPython, ...(pipSources ? { pipSources } : {}) };
   if (found.status === 'hit') {
-    await cache.rememberLast(config.dir, key, options.selected.hostPython);
+    await cache.rememberLast(config.dir, key, notes);
     const entries = await precompressedEntries(found.dir, found.manifest.entries, found.manifest.entriesBytes);
     const assumed = resolvedList.join('\n');
     const resolving = pending;
@@ -290,7 +311,16 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
         await resolving?.catch(() => undefined);
         await entries.close();
       },
-      ...(resolving ? { confirm: async () => (await resolving).join('\n') === assumed } : {}),
+      ...(resolving
+        ? {
+            confirm: async () => {
+              const answer = await resolving;
+              if (answer.resolvedList.join('\n') !== assumed) return false;
+              if (answer.pipSources) await cache.rememberLast(config.dir, key, { ...notes, pipSources: answer.pipSources });
+              return true;
+            },
+          }
+        : {}),
     };
   }
   const reason = found.reason === 'no entry' ? await missReason(cache, config.dir, inputs) : found.reason;
@@ -303,7 +333,7 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
       precompressed: null,
       store: async (written, zipPath) => {
         await storeLayer(cache, staging, { key, inputs, functionDir: config.dir, layer: built.layer }, written, zipPath);
-        await cache.rememberLast(config.dir, key, options.selected.hostPython);
+        await cache.rememberLast(config.dir, key, notes);
       },
       discard: () => cache.discard(staging),
     };

@@ -131,7 +131,7 @@ function cliBuild(dir, out, extra = []) {
 /** Issue 6: a cold build, then a warm rebuild after touching only the handler, and a cold build of that. */
 async function coldWarm() {
   const cases = [
-    ['unpinned requirements (pip asks the index on every build)', 'unpinned'],
+    ['unpinned requirements (pip runs only if a page or file it read has changed)', 'unpinned'],
     ['pinned requirements, as pip freeze writes them', 'pinned'],
     ['hash-locked requirements', 'locked'],
   ];

@@ -3,14 +3,15 @@
  * for every key input that changes, corrupt and partial entries rebuilt, concurrent builds on one
  * cache, eviction, and `pyslim cache clean`.
  */
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { build, type BuildReport } from '../../src/index.js';
 import { execSubprocess } from '../../src/exec.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { HOST_PYTHON, removeTree, sha256, tempDir, scratchFolders } from '../helpers/lambda.js';
+import { removeTree, sha256, tempDir, scratchFolders } from '../helpers/lambda.js';
+import { makeWheel, writeSimpleIndex } from '../helpers/wheels.js';
 
 const env = { ...process.env, PIP_RETRIES: '0' };
 const { scratch } = scratchFolders();
@@ -33,25 +34,6 @@ function recordingExec() {
   const calls: string[][] = [];
   const exec: typeof execSubprocess = (command, args, options) => (calls.push([command, ...args]), execSubprocess(command, args, options));
   return { exec, programs: () => calls.map((c) => c[0]!), dryRuns: () => calls.filter((c) => c.includes('--dry-run')).length };
-}
-
-/** A real, minimal wheel (pure Python), for an index whose content changes between builds. */
-function makeWheel(folder: string, name: string, version: string, requires: string[] = []): void {
-  execFileSync(HOST_PYTHON, [
-    '-c',
-    `import zipfile, sys
-name, version, out = sys.argv[1:4]
-requires = "".join(f"Requires-Dist: {r}\\n" for r in sys.argv[4:])
-info = f"{name}-{version}.dist-info"
-files = {f"{name}.py": "PY3 = True\\n", f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n{requires}\\n", f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
-files[f"{info}/RECORD"] = "".join(f"{p},,\\n" for p in files) + f"{info}/RECORD,,\\n"
-with zipfile.ZipFile(f"{out}/{name}-{version}-py3-none-any.whl", "w") as z:
-    for path, text in files.items(): z.writestr(path, text)`,
-    name,
-    version,
-    folder,
-    ...requires,
-  ]);
 }
 
 describe('warm rebuilds', () => {
@@ -84,20 +66,72 @@ function topWithDependency(): string {
 }
 
 describe('how a warm rebuild finds the resolved versions', () => {
-  it('unpinned requirements are asked of pip on every build, while the build goes on with the last resolution', async () => {
+  it('unpinned requirements: when nothing pip read has changed, the last resolution is reused without running pip', async () => {
     const cacheDir = scratch();
     const dir = functionFolder();
-    await buildWith(dir, cacheDir);
+    const first = await buildWith(dir, cacheDir);
+    expect(first.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
+    const seam = recordingExec();
+    const warm = await buildWith(dir, cacheDir, { exec: seam.exec });
+    expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'revalidated', key: first.cache!.key });
+    expect(seam.dryRuns()).toBe(0);
+    expect(warm.timings.resolve).toBeUndefined();
+    expect(warm.timings.revalidate).toBeGreaterThanOrEqual(0);
+    expect(warm.input!.resolved).toEqual(first.input!.resolved);
+    const cold = await buildWith(dir, cacheDir, { cache: false });
+    expect(warm.output.sha256).toBe(cold.output.sha256);
+    // The note of what pip read names page URLs, which may carry a token: only the user reads it.
+    const notes = readdirSync(path.join(cacheDir, 'deps', '.last'));
+    expect(notes).toHaveLength(1);
+    expect(readFileSync(path.join(cacheDir, 'deps', '.last', notes[0]!), 'utf8')).toContain('"pipSources"');
+    expect(statSync(path.join(cacheDir, 'deps', '.last', notes[0]!)).mode & 0o777).toBe(0o600);
+  });
+
+  it('when a page pip read changed, pip resolves again while the build goes on with the last resolution, and what it read is noted for next time', async () => {
+    const cacheDir = scratch();
+    const links = topWithDependency();
+    const dir = functionFolder('pyslim_top\n');
+    const options = { findLinks: [links], verify: false };
+    await buildWith(dir, cacheDir, options);
+    // A wheel of another project: the find-links folder changed, the resolution does not.
+    makeWheel(links, 'pyslim_unrelated', '1.0');
     appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
     const seam = recordingExec();
     const events: string[] = [];
-    const warm = await buildWith(dir, cacheDir, { exec: seam.exec, onProgress: (e) => e.status !== 'progress' && events.push(`${e.stage} ${e.status}`) });
+    const warm = await buildWith(dir, cacheDir, { ...options, exec: seam.exec, onProgress: (e) => e.status !== 'progress' && events.push(`${e.stage} ${e.status}`) });
     expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'pip' });
     expect(seam.dryRuns()).toBe(1);
     // The cached layer was looked up before pip finished, and the zip published after.
     expect(events.indexOf('cache start')).toBeLessThan(events.indexOf('resolve done'));
-    const cold = await buildWith(dir, cacheDir, { cache: false });
+    const cold = await buildWith(dir, cacheDir, { ...options, cache: false });
     expect(warm.output.sha256).toBe(cold.output.sha256);
+    // The folder as pip read it this time is what the next build checks.
+    const next = await buildWith(dir, cacheDir, { ...options, exec: seam.exec });
+    expect(next.cache).toMatchObject({ status: 'hit', resolution: 'revalidated' });
+    expect(seam.dryRuns()).toBe(1);
+  });
+
+  it('a new release on a file:// simple index page is seen: the page changed, so pip resolves again', async () => {
+    const cacheDir = scratch();
+    const root = scratch();
+    mkdirSync(path.join(root, 'files'));
+    makeWheel(path.join(root, 'files'), 'pyslim_top', '1.0', ['pyslim_dep']);
+    makeWheel(path.join(root, 'files'), 'pyslim_dep', '1.0');
+    const options = { indexUrl: pathToFileURL(writeSimpleIndex(root)).href, verify: false };
+    const dir = functionFolder('pyslim_top\n');
+    const first = await buildWith(dir, cacheDir, options);
+    expect(first.packages.find((p) => p.name === 'pyslim_dep')!.version).toBe('1.0');
+    appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
+    expect((await buildWith(dir, cacheDir, options)).cache).toMatchObject({ status: 'hit', resolution: 'revalidated' });
+    makeWheel(path.join(root, 'files'), 'pyslim_dep', '2.0');
+    writeSimpleIndex(root);
+    const seam = recordingExec();
+    const after = await buildWith(dir, cacheDir, { ...options, exec: seam.exec });
+    expect(seam.dryRuns()).toBeGreaterThan(0);
+    expect(after.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    expect(after.cache!.reason).toMatch(/resolved versions/);
+    expect(after.packages.find((p) => p.name === 'pyslim_dep')!.version).toBe('2.0');
   });
 
   it('when pip resolves differently from the last build, a warm build starts over and serves the new release', async () => {

@@ -1,0 +1,247 @@
+/**
+ * What a pip resolution read, and whether pip would read the same now.
+ *
+ * Given the same requirements, options, interpreter, pip and marker environment, pip's resolver
+ * is a function of what it reads: index and find-links pages, local find-links folders,
+ * constraint files and its configuration. docker/pip_for_target.py records each of them with a
+ * digest while pip resolves (PYSLIM_PIP_SOURCES). A later build of the same function checks the
+ * record here: when every page, folder and file is as pip read it, pip would resolve the same
+ * versions, so the build can reuse the last resolution without running pip (1.3 s of CPU and
+ * about 2 s of a warm rebuild here, against a few tens of milliseconds for the check).
+ *
+ * Every doubt counts as a change, which only costs a pip run: a page that cannot be fetched for a
+ * reason pip might not share (a timeout, a TLS or auth failure, a proxy pip would use), a record
+ * from another pip, environment or kernel, or one that could not be made completely (a remote
+ * constraints file, credentials in an index URL, a pip whose internals the recorder does not
+ * know). The digests must match the recorder's definitions exactly; they are in both files.
+ */
+import { createHash } from 'node:crypto';
+import dns from 'node:dns/promises';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { normalizeDistName } from '../python-names.js';
+import type { ResolvedDistribution } from './types.js';
+
+export interface PipSources {
+  format: typeof SOURCES_FORMAT;
+  /** The pip version that resolved. */
+  pip: string;
+  /** Digest of the environment variables pip and its configuration lookup read. */
+  environment: string;
+  /** platform_release and platform_version, the markers pip still takes from the host. */
+  uname: [string, string];
+  /** pip's configuration files, by absolute path: a content digest, or "missing". */
+  config: Record<string, string>;
+  /** Index and find-links pages, by URL: a digest of the content pip parsed, or null when it got none. */
+  pages: Record<string, string | null>;
+  /** Local index and find-links locations (and local artifacts), by absolute path: pathState(). */
+  paths: Record<string, string>;
+  /** Requirement and constraint files pip read outside pyslim's own temp folder: fileState(). */
+  files: Record<string, string>;
+  /** Set when pip fetched pages through a proxy of its own configuration. */
+  proxied?: boolean;
+}
+
+const SOURCES_FORMAT = 1;
+
+/** The variables that can change what pip reads or how: its own, where its configuration lives, proxies and certificates. */
+const ENVIRONMENT_NAMES = /^(PIP_.*|HOME|XDG_CONFIG_HOME|XDG_CONFIG_DIRS|VIRTUAL_ENV|NETRC|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|SSL_CERT_FILE|SSL_CERT_DIR|(https?|all|no)_proxy|(HTTPS?|ALL|NO)_PROXY)$/;
+
+/** A digest of the environment pip runs with (values may hold credentials, so only the digest is kept). */
+export function pipEnvironmentDigest(env: Readonly<Record<string, string | undefined>>): string {
+  const relevant = Object.entries(env)
+    .filter(([name, value]) => value !== undefined && ENVIRONMENT_NAMES.test(name))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+}
+
+export interface SourcesContext {
+  env: Readonly<Record<string, string | undefined>>;
+  /** The version of the pip that runs (or would run) the resolution. */
+  pipVersion: string | undefined;
+}
+
+/**
+ * Reads the recorder's output into a record worth keeping, or undefined. Files under `ownFolder`
+ * (pyslim's copy of the requirements, whose content is in the cache key) are left out, and the
+ * local artifacts pip chose are added, so that a wheel replaced under the same name shows.
+ *
+ * Every distribution pip chose must have come from something recorded: its project page, or a
+ * find-links folder holding its artifact. Otherwise pip found it some way the recorder did not
+ * see (a pip whose internals moved), and the record would vouch for less than pip read.
+ */
+export async function readPipSources(
+  file: string,
+  context: SourcesContext & { ownFolder: string; distributions: readonly ResolvedDistribution[] },
+): Promise<PipSources | undefined> {
+  let raw: { format?: unknown; complete?: unknown; proxied?: unknown; uname?: unknown; config?: unknown; pages?: unknown; paths?: unknown; files?: unknown };
+  try {
+    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch {
+    return undefined; // no record (an unknown pip layout): pip runs next time
+  }
+  if (raw.format !== SOURCES_FORMAT || raw.complete !== true || !context.pipVersion) return undefined;
+  const own = context.ownFolder.endsWith(path.sep) ? context.ownFolder : context.ownFolder + path.sep;
+  const files = Object.fromEntries(Object.entries(raw.files as Record<string, string>).filter(([name]) => !name.startsWith(own)));
+  const pages = raw.pages as Record<string, string | null>;
+  const paths = { ...(raw.paths as Record<string, string>) };
+  const pageNames = new Set(Object.keys(pages).map((url) => url.replace(/\/+$/, '').split('/').pop()));
+  const found = (d: ResolvedDistribution) =>
+    d.direct || pageNames.has(normalizeDistName(d.name)) || (d.artifact !== undefined && paths[path.dirname(d.artifact)]?.startsWith('listing:'));
+  if (!context.distributions.every(found)) return undefined;
+  for (const { artifact } of context.distributions) if (artifact) paths[artifact] ??= await pathState(artifact, false);
+  return {
+    format: SOURCES_FORMAT,
+    pip: context.pipVersion,
+    environment: pipEnvironmentDigest(context.env),
+    uname: raw.uname as [string, string],
+    config: raw.config as Record<string, string>,
+    pages,
+    paths,
+    files,
+    ...(raw.proxied === true ? { proxied: true } : {}),
+  };
+}
+
+/** A record kept in the cache's notes (unchecked JSON), if it has the expected shape. */
+export function validPipSources(value: unknown): PipSources | undefined {
+  const sources = value as Partial<PipSources> | undefined;
+  const isRecord = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const valid =
+    sources?.format === SOURCES_FORMAT &&
+    typeof sources.pip === 'string' &&
+    typeof sources.environment === 'string' &&
+    Array.isArray(sources.uname) &&
+    isRecord(sources.config) &&
+    isRecord(sources.pages) &&
+    isRecord(sources.paths) &&
+    isRecord(sources.files);
+  return valid ? (sources as PipSources) : undefined;
+}
+
+/**
+ * Whether pip, run now, would read exactly what the record says it read. All checks run at once;
+ * any difference or doubt is false, and so is a check that takes longer than `timeoutMs`.
+ */
+export async function pipSourcesUnchanged(sources: PipSources, context: SourcesContext & { timeoutMs?: number }): Promise<boolean> {
+  if (sources.pip !== context.pipVersion || sources.environment !== pipEnvironmentDigest(context.env)) return false;
+  if (sources.uname[0] !== os.release() || sources.uname[1] !== os.version()) return false;
+  const timeoutMs = context.timeoutMs ?? CHECK_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const proxied = sources.proxied === true || Object.keys(context.env).some((name) => /^(https?|all)_proxy$/i.test(name) && context.env[name]);
+  const same = async (check: Promise<string | null | undefined>, recorded: string | null) => (await check) === recorded;
+  const remote = new Map<string, string[]>();
+  const checks = [
+    ...Object.entries(sources.config).map(([file, state]) => same(fileState(file), state)),
+    ...Object.entries(sources.files).map(([file, state]) => same(fileState(file), state)),
+    ...Object.entries(sources.paths).map(([where, state]) => same(pathState(where, state.startsWith('listing:')), state)),
+    ...Object.entries(sources.pages).flatMap(([url, state]) => {
+      if (url.startsWith('file:')) return [same(localPageState(url), state)];
+      const origin = /^https?:/i.test(url) ? new URL(url).origin : undefined;
+      if (!origin) return [Promise.resolve(false)];
+      remote.set(origin, [...(remote.get(origin) ?? []), url]);
+      return [];
+    }),
+    ...[...remote.values()].map(async (urls) => {
+      const states = await remotePageStates(urls, { proxied, signal });
+      return urls.every((url, i) => states[i] === sources.pages[url]);
+    }),
+  ];
+  const timedOut = new Promise<boolean[]>((resolve) => signal.addEventListener('abort', () => resolve([false]), { once: true }));
+  return (await Promise.race([Promise.all(checks), timedOut])).every(Boolean);
+}
+
+/** How long a check may take: a slower index is treated as changed (pip then runs). */
+const CHECK_TIMEOUT_MS = 5_000;
+
+const digest = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** A file's content digest, or "missing" (as the recorder's file_state). */
+export async function fileState(file: string): Promise<string> {
+  try {
+    return digest(await fs.readFile(file));
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * What pip sees at a local location (as the recorder's path_state): "missing", "other",
+ * "file:<size>:<mtime ns>", "dir", or for a find-links folder "listing:<digest>" of its entries
+ * with their sizes and modification times.
+ */
+export async function pathState(where: string, listing: boolean): Promise<string> {
+  const found = await fs.stat(where, { bigint: true }).catch(() => undefined);
+  if (!found) return 'missing';
+  if (found.isFile()) return `file:${found.size}:${found.mtimeNs}`;
+  if (!found.isDirectory()) return 'other';
+  if (!listing) return 'dir';
+  const real = await fs.realpath(where);
+  const names = await fs.readdir(real);
+  const lines = await Promise.all(
+    names.map(async (name) => {
+      const entry = await fs.stat(path.join(real, name), { bigint: true }).catch(() => undefined);
+      const kind = entry?.isFile() ? `${entry.size}\t${entry.mtimeNs}` : entry?.isDirectory() ? 'd' : '?';
+      return `${name}\t${kind}`;
+    }),
+  );
+  // Python sorts by code point, which is the order of the UTF-8 bytes.
+  lines.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return `listing:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
+}
+
+/** The content types pip accepts for a simple-API page. */
+const PAGE_TYPES = /^(application\/vnd\.pypi\.simple\.v1\+json|application\/vnd\.pypi\.simple\.v1\+html|text\/html)\b/i;
+/** Network failures pip meets the same way (it gets no page): no such host, nothing listening, no route. */
+const DEFINITE_FAILURES = new Set(['ENOTFOUND', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/** A file: page as pip reads it: index.html for a folder, and only an HTML file as a page. */
+async function localPageState(url: string): Promise<string | null> {
+  let file = fileURLToPath(url);
+  if ((await fs.stat(file).catch(() => undefined))?.isDirectory()) file = path.join(file, 'index.html');
+  if (!/\.html?$/i.test(file)) return null;
+  return fs.readFile(file).then(digest, () => null);
+}
+
+/**
+ * The pages of one http(s) origin as pip would get them now: a content digest, null when pip
+ * would get none, or undefined when that cannot be told (which never equals a record).
+ *
+ * The host name is looked up once first: when it does not resolve, pip gets none of its pages
+ * either (unless a proxy would fetch them for it). Then one page alone, so the rest can share its
+ * connection, and the others a few at a time. (Many lookups at once stalled for 5 s on these
+ * machines' resolver.)
+ */
+async function remotePageStates(urls: readonly string[], { proxied, signal }: { proxied: boolean; signal: AbortSignal }): Promise<(string | null | undefined)[]> {
+  const failure = await dns.lookup(new URL(urls[0]!).hostname).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => error.code ?? 'unknown',
+  );
+  if (failure) return urls.map(() => (!proxied && DEFINITE_FAILURES.has(failure) ? null : undefined));
+  const states = [await remotePageState(urls[0]!, proxied, signal)];
+  for (let i = 1; i < urls.length; i += REMOTE_PAGES_AT_ONCE) {
+    states.push(...(await Promise.all(urls.slice(i, i + REMOTE_PAGES_AT_ONCE).map((url) => remotePageState(url, proxied, signal)))));
+  }
+  return states;
+}
+
+const REMOTE_PAGES_AT_ONCE = 6;
+
+async function remotePageState(url: string, proxied: boolean, signal: AbortSignal): Promise<string | null | undefined> {
+  try {
+    const response = await fetch(url, {
+      headers: { Accept: 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01', 'Cache-Control': 'max-age=0' },
+      signal,
+    });
+    // An authentication answer may be one pip gets past with netrc or keyring credentials.
+    if ([401, 403, 407].includes(response.status)) return undefined;
+    if (!response.ok || !PAGE_TYPES.test(response.headers.get('content-type') ?? '')) return null;
+    return digest(new Uint8Array(await response.arrayBuffer()));
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
+    const code = cause?.code ?? cause?.errors?.[0]?.code;
+    return !proxied && code && DEFINITE_FAILURES.has(code) ? null : undefined;
+  }
+}
