@@ -59,7 +59,7 @@ export function hostTargetPython(
     description: `host python${python.version} (${python.executable})`,
     async runScript(script, args, options = {}): Promise<TargetPythonRun> {
       // -I -S: no user or system site-packages, no PYTHON* variables; -B: no bytecode written.
-      const flags = options.isolated ? ['-I', '-S', '-B'] : [];
+      const flags = options.isolated ? ['-I', '-S', '-B'] : options.withoutSite ? ['-S'] : [];
       const argv = [...flags, scriptPath(script), ...args.map((a: string | PathArg) => (typeof a === 'string' ? a : a.hostPath))];
       const result = await exec(python.executable, argv, {
         env: { ...env, ...options.env, PYTHONDONTWRITEBYTECODE: '1' },

@@ -83,6 +83,8 @@ export interface TargetPython {
       timeoutMs?: number;
       /** Keep the host's site-packages and PYTHON* settings out, as nothing of the build host exists on Lambda. */
       isolated?: boolean;
+      /** Skip the site module only (-S), keeping PYTHON* settings: for scripts that need nothing beyond the standard library. */
+      withoutSite?: boolean;
     },
   ): Promise<TargetPythonRun>;
 }
