@@ -114,7 +114,7 @@ const RESOLUTIONS = {
 
 function describeCache(cache: NonNullable<BuildReport['cache']>): string {
   if (cache.status === 'disabled') return 'off (--no-cache)';
-  const how = cache.resolution ? `; ${RESOLUTIONS[cache.resolution]}` : '';
+  const how = cache.resolution ? `; ${RESOLUTIONS[cache.resolution]}${cache.resolutionReason ? ` (${cache.resolutionReason})` : ''}` : '';
   const entries = `${count(cache.reusedEntries)} zip entries reused, ${count(cache.compressedEntries)} compressed`;
   return cache.status === 'hit' ? `hit: ${entries}${how}` : `miss (${cache.reason}): ${entries}${how}`;
 }

@@ -13,7 +13,7 @@ import { ARCHITECTURES, RUNTIMES, manylinuxTags, type ArchName, type RuntimeName
 import { hostTargetPython, type HostPython } from './host-python.js';
 import { diagnosePipFailure } from './pip-diagnose.js';
 import { parsePipReport } from './pip-report.js';
-import { pipSourcesUnchanged, readPipSources } from './pip-sources.js';
+import { pipSourcesChange, readPipSources } from './pip-sources.js';
 import type { Installer, InstallRequest } from './types.js';
 
 export interface LocalInstallerOptions {
@@ -139,8 +139,8 @@ export function createLocalInstaller(options: LocalInstallerOptions): Installer 
       });
       return { distributions, ...(sources ? { sources } : {}) };
     },
-    async resolvesAsBefore(sources) {
-      return pipSourcesUnchanged(sources, { env, pipVersion: python.pipVersion });
+    async sourcesChange(sources) {
+      return pipSourcesChange(sources, { env, pipVersion: python.pipVersion });
     },
     async targetPython() {
       return python.version === RUNTIMES[options.runtime].pythonVersion ? hostTargetPython(exec, env, python) : null;

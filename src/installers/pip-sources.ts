@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalizeDistName } from '../python-names.js';
+import { redact } from '../redact.js';
 import type { ResolvedDistribution } from './types.js';
 
 export interface PipSources {
@@ -122,35 +123,41 @@ export function validPipSources(value: unknown): PipSources | undefined {
 }
 
 /**
- * Whether pip, run now, would read exactly what the record says it read. All checks run at once;
- * any difference or doubt is false, and so is a check that takes longer than `timeoutMs`.
+ * What pip would read differently now than the record says it read, in words (the first
+ * difference found), or undefined when it would read exactly the same. All checks run at once;
+ * any doubt counts as a difference, and so does a check that takes longer than `timeoutMs`.
  */
-export async function pipSourcesUnchanged(sources: PipSources, context: SourcesContext & { timeoutMs?: number }): Promise<boolean> {
-  if (sources.pip !== context.pipVersion || sources.environment !== pipEnvironmentDigest(context.env)) return false;
-  if (sources.uname[0] !== os.release() || sources.uname[1] !== os.version()) return false;
+export async function pipSourcesChange(sources: PipSources, context: SourcesContext & { timeoutMs?: number }): Promise<string | undefined> {
+  if (sources.pip !== context.pipVersion) return `pip's version (${sources.pip}, now ${context.pipVersion ?? 'none'})`;
+  if (sources.environment !== pipEnvironmentDigest(context.env)) return "pip's environment variables";
+  if (sources.uname[0] !== os.release() || sources.uname[1] !== os.version()) return 'the kernel (platform_release and platform_version markers)';
   const timeoutMs = context.timeoutMs ?? CHECK_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
   const proxied = sources.proxied === true || Object.keys(context.env).some((name) => /^(https?|all)_proxy$/i.test(name) && context.env[name]);
-  const same = async (check: Promise<string | null | undefined>, recorded: string | null) => (await check) === recorded;
+  const differs = async (check: Promise<string | null | undefined>, recorded: string | null, what: string) => ((await check) === recorded ? undefined : what);
   const remote = new Map<string, string[]>();
-  const checks = [
-    ...Object.entries(sources.config).map(([file, state]) => same(fileState(file), state)),
-    ...Object.entries(sources.files).map(([file, state]) => same(fileState(file), state)),
-    ...Object.entries(sources.paths).map(([where, state]) => same(pathState(where, state.startsWith('listing:')), state)),
-    ...Object.entries(sources.pages).flatMap(([url, state]) => {
-      if (url.startsWith('file:')) return [same(localPageState(url), state)];
-      const origin = /^https?:/i.test(url) ? new URL(url).origin : undefined;
-      if (!origin) return [Promise.resolve(false)];
-      remote.set(origin, [...(remote.get(origin) ?? []), url]);
-      return [];
-    }),
-    ...[...remote.values()].map(async (urls) => {
-      const states = await remotePageStates(urls, { proxied, signal });
-      return urls.every((url, i) => states[i] === sources.pages[url]);
-    }),
+  const checks: Promise<string | undefined>[] = [
+    ...Object.entries(sources.config).map(([file, state]) => differs(fileState(file), state, `pip configuration file ${file}`)),
+    ...Object.entries(sources.files).map(([file, state]) => differs(fileState(file), state, `file ${file}`)),
+    ...Object.entries(sources.paths).map(([where, state]) =>
+      differs(pathState(where, state.startsWith('listing:')), state, `${state.startsWith('listing:') ? 'find-links folder' : 'local path'} ${where}`),
+    ),
   ];
-  const timedOut = new Promise<boolean[]>((resolve) => signal.addEventListener('abort', () => resolve([false]), { once: true }));
-  return (await Promise.race([Promise.all(checks), timedOut])).every(Boolean);
+  for (const [url, state] of Object.entries(sources.pages)) {
+    if (url.startsWith('file:')) checks.push(differs(localPageState(url), state, `index page ${url}`));
+    else if (/^https?:/i.test(url)) remote.set(new URL(url).origin, [...(remote.get(new URL(url).origin) ?? []), url]);
+    else checks.push(Promise.resolve(`index page ${redact(url)}`));
+  }
+  for (const urls of remote.values()) {
+    checks.push(
+      remotePageStates(urls, { proxied, signal }).then((states) => {
+        const changed = urls.find((url, i) => states[i] !== sources.pages[url]);
+        return changed === undefined ? undefined : `index page ${redact(changed)}`;
+      }),
+    );
+  }
+  const timedOut = new Promise<string[]>((resolve) => signal.addEventListener('abort', () => resolve([`the index (no answer within ${timeoutMs / 1000} s)`]), { once: true }));
+  return (await Promise.race([Promise.all(checks), timedOut])).find((change) => change !== undefined);
 }
 
 /** How long a check may take: a slower index is treated as changed (pip then runs). */

@@ -97,10 +97,11 @@ export interface Installer {
   /** What pip would install, without installing it (pip --dry-run --report), for the cache key. */
   resolve(request: InstallRequest): Promise<PipResolution>;
   /**
-   * Whether pip would read now exactly what it read for an earlier resolution (its `sources`),
-   * and so resolve the same. Absent when this installer records no sources.
+   * What pip would read differently now than for an earlier resolution (its `sources`), in
+   * words; undefined when it would read the same, and so resolve the same. Absent when this
+   * installer records no sources.
    */
-  resolvesAsBefore?(sources: PipSources): Promise<boolean>;
+  sourcesChange?(sources: PipSources): Promise<string | undefined>;
   /** The interpreter matching the runtime, or null when this installer has none. */
   targetPython(): Promise<TargetPython | null>;
 }

@@ -74,6 +74,8 @@ export interface CacheStatus {
   reason: string;
   /** How the key's resolved versions were found; null with the cache off (nothing is resolved ahead). */
   resolution: Resolution | null;
+  /** When pip resolved: why the last build's resolution could not be reused. */
+  resolutionReason: string | null;
   key: string | null;
   dir: string | null;
   /** Per stage: hit (reused), miss (ran), or ran (not cached: the function's own files). */
@@ -140,6 +142,8 @@ interface PipAnswer {
 export type LayerInputs = CacheInputs &
   PipAnswer & {
     resolution: Resolution;
+    /** When pip resolves: why the last resolution was not reused. */
+    resolutionReason?: string;
     /**
      * Set when the key assumed the last build's resolution (resolvedList) while pip resolves
      * alongside: pip's answer. Nothing may be published until it agrees.
@@ -161,8 +165,12 @@ export async function layerInputs(options: DepsOptions): Promise<LayerInputs> {
   if (last && pinsExactly(prepared.input.pins, last.resolvedList)) return keyed({ resolvedList: last.resolvedList }, 'pinned');
   // Pip reads the same pages, folders and files as for the last build: it would resolve the same.
   const { installer } = selected;
-  if (last?.pipSources && installer.resolvesAsBefore && (await options.stage('revalidate', () => installer.resolvesAsBefore!(last.pipSources!)))) {
-    return keyed(last, 'revalidated');
+  let resolutionReason = 'no cached build of this function with the same inputs';
+  if (last && (!last.pipSources || !installer.sourcesChange)) resolutionReason = 'the last build kept no record of what pip read';
+  if (last?.pipSources && installer.sourcesChange) {
+    const change = await options.stage('revalidate', () => installer.sourcesChange!(last.pipSources!));
+    if (change === undefined) return keyed(last, 'revalidated');
+    resolutionReason = `changed since the last build: ${change}`;
   }
   // Anything else is resolved by pip, so that a new release on the index is a miss rather than a stale hit.
   const request = installRequest(options, path.join(options.workDir, 'resolve'));
@@ -177,9 +185,10 @@ export async function layerInputs(options: DepsOptions): Promise<LayerInputs> {
     // The build goes on with the last resolution (a source edit rarely changes it) while pip
     // resolves; it publishes only if pip agrees, and starts over otherwise.
     resolving.catch(() => undefined); // surfaces when the build awaits it
-    return { ...keyed({ resolvedList: last.resolvedList }, 'pip'), pending: resolving };
+    // Until pip answers, the last record of what it read stays the note (a restart names the same change).
+    return { ...keyed(last, 'pip'), resolutionReason, pending: resolving };
   }
-  return keyed(await resolving, 'pip');
+  return { ...keyed(await resolving, 'pip'), resolutionReason };
 }
 
 /** The inputs that need no resolution. */
@@ -274,12 +283,12 @@ export async function dependencyLayer(options: DepsOptions): Promise<DepsOutcome
   const staging = path.join(options.workDir, 'layer');
   await fs.mkdir(staging, { recursive: true });
   const built = await buildLayer(options, staging, []);
-  return { ...built, cache: status('disabled', 'the cache is off (--no-cache)', null, null, null, 'miss'), precompressed: null };
+  return { ...built, cache: status('disabled', 'the cache is off (--no-cache)', { resolution: null }, null, null, 'miss'), precompressed: null };
 }
 
 async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, keyInputs: LayerInputs): Promise<DepsOutcome> {
   const { config } = options;
-  let { resolvedList, resolution, pending, pipSources, ...inputs } = keyInputs;
+  let { resolvedList, resolution, resolutionReason, pending, pipSources, ...inputs } = keyInputs;
   let key = cacheKey(inputs);
   let found = await options.stage('cache', () => cache.lookup(key));
   if (found.status !== 'hit' && pending) {
@@ -294,7 +303,7 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
       found = await options.stage('cache', () => cache.lookup(key));
     }
   }
-  // Notes for the function's next build; with pip still resolving, what it read is noted once it agrees.
+  // Notes for the function's next build; with pip still resolving, what it read now is noted once it agrees.
   const notes = { hostPython: options.selected.hostPython, ...(pipSources ? { pipSources } : {}) };
   if (found.status === 'hit') {
     await cache.rememberLast(config.dir, key, notes);
@@ -305,7 +314,7 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
       layer: found.manifest.layer,
       depsDir: path.join(found.dir, 'tree'),
       runtimeDir: path.join(found.dir, 'runtime'),
-      cache: status('hit', 'hit', resolution, key, cache.root, 'hit'),
+      cache: status('hit', 'hit', { resolution, resolutionReason }, key, cache.root, 'hit'),
       precompressed: entries.sources,
       release: async () => {
         await resolving?.catch(() => undefined);
@@ -329,7 +338,7 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
     const built = await buildLayer(options, staging, resolvedList);
     return {
       ...built,
-      cache: status('miss', reason, resolution, key, cache.root, 'miss'),
+      cache: status('miss', reason, { resolution, resolutionReason }, key, cache.root, 'miss'),
       precompressed: null,
       store: async (written, zipPath) => {
         await storeLayer(cache, staging, { key, inputs, functionDir: config.dir, layer: built.layer }, written, zipPath);
@@ -343,9 +352,16 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
   }
 }
 
-function status(kind: CacheStatus['status'], reason: string, resolution: Resolution | null, key: string | null, dir: string | null, layer: 'hit' | 'miss'): CacheStatus {
+function status(
+  kind: CacheStatus['status'],
+  reason: string,
+  { resolution, resolutionReason }: { resolution: Resolution | null; resolutionReason?: string },
+  key: string | null,
+  dir: string | null,
+  layer: 'hit' | 'miss',
+): CacheStatus {
   const stages = Object.fromEntries(['install', 'prune', 'strip', 'compile'].map((s) => [s, layer])) as Record<string, 'hit' | 'miss' | 'ran'>;
-  return { status: kind, reason, resolution, key, dir, stages, reusedEntries: 0, compressedEntries: 0 };
+  return { status: kind, reason, resolution, resolutionReason: resolutionReason ?? null, key, dir, stages, reusedEntries: 0, compressedEntries: 0 };
 }
 
 /** Why a key has no entry: what differs from the last build of the same function. */

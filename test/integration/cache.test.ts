@@ -70,11 +70,11 @@ describe('how a warm rebuild finds the resolved versions', () => {
     const cacheDir = scratch();
     const dir = functionFolder();
     const first = await buildWith(dir, cacheDir);
-    expect(first.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    expect(first.cache).toMatchObject({ status: 'miss', resolution: 'pip', resolutionReason: 'no cached build of this function with the same inputs' });
     appendFileSync(path.join(dir, 'handler.py'), '# edit\n');
     const seam = recordingExec();
     const warm = await buildWith(dir, cacheDir, { exec: seam.exec });
-    expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'revalidated', key: first.cache!.key });
+    expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'revalidated', resolutionReason: null, key: first.cache!.key });
     expect(seam.dryRuns()).toBe(0);
     expect(warm.timings.resolve).toBeUndefined();
     expect(warm.timings.revalidate).toBeGreaterThanOrEqual(0);
@@ -101,6 +101,7 @@ describe('how a warm rebuild finds the resolved versions', () => {
     const events: string[] = [];
     const warm = await buildWith(dir, cacheDir, { ...options, exec: seam.exec, onProgress: (e) => e.status !== 'progress' && events.push(`${e.stage} ${e.status}`) });
     expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'pip' });
+    expect(warm.cache!.resolutionReason).toBe(`changed since the last build: find-links folder ${links}`);
     expect(seam.dryRuns()).toBe(1);
     // The cached layer was looked up before pip finished, and the zip published after.
     expect(events.indexOf('cache start')).toBeLessThan(events.indexOf('resolve done'));
@@ -130,6 +131,7 @@ describe('how a warm rebuild finds the resolved versions', () => {
     const after = await buildWith(dir, cacheDir, { ...options, exec: seam.exec });
     expect(seam.dryRuns()).toBeGreaterThan(0);
     expect(after.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    expect(after.cache!.resolutionReason).toMatch(/^changed since the last build: index page file:.*\/pyslim-dep\/$/);
     expect(after.cache!.reason).toMatch(/resolved versions/);
     expect(after.packages.find((p) => p.name === 'pyslim_dep')!.version).toBe('2.0');
   });

@@ -111,7 +111,7 @@ async function recorded(f: Fixture): Promise<PipSources> {
   const { distributions, sources } = await resolve(f);
   expect(distributions.map((d) => `${d.name}==${d.version}`)).toEqual(['pyslim_dep==1.0', 'pyslim_extra==1.0', 'pyslim_top==1.0']);
   expect(sources).toBeDefined();
-  expect(await installer(f).resolvesAsBefore!(sources!)).toBe(true);
+  expect(await installer(f).sourcesChange!(sources!)).toBeUndefined();
   return sources!;
 }
 
@@ -163,29 +163,29 @@ describe('the record of what pip read', () => {
   });
 });
 
-describe('the check fails when pip would read something else', () => {
-  it.each<[string, (f: Fixture) => void]>([
-    ['a new release on an HTTP index page', (f) => (makeWheel(path.join(f.httpRoot, 'files'), 'pyslim_top', '2.0', ['pyslim_dep']), writeSimpleIndex(f.httpRoot))],
-    ['an HTTP page that was there is gone', (f) => rmSync(path.join(f.httpRoot, 'simple', 'pyslim-top'), { recursive: true })],
-    ['a page that was not found now is', (f) => (makeWheel(path.join(f.httpRoot, 'files'), 'pyslim_dep', '2.0'), writeSimpleIndex(f.httpRoot))],
-    ['a file:// index page changed', (f) => (makeWheel(path.join(f.fileRoot, 'files'), 'pyslim_extra', '1.1'), writeSimpleIndex(f.fileRoot))],
-    ['a wheel added to a find-links folder', (f) => makeWheel(f.links, 'pyslim_dep', '1.5')],
-    ['a find-links wheel rewritten under the same name', (f) => makeWheel(f.links, 'pyslim_dep', '1.0', ['six'])],
-    ['a constraints file from pip\'s configuration', (f) => writeFileSync(f.constraints, 'pyslim_dep<2\npyslim_top<2\n')],
-    ['pip\'s configuration file', (f) => writeFileSync(f.configFile, `[global]\nconstraint = ${f.constraints}\npre = true\n`)],
-  ])('%s', async (_, change) => {
+describe('the check names what pip would read differently', () => {
+  it.each<[string, (f: Fixture) => void, RegExp]>([
+    ['a new release on an HTTP index page', (f) => (makeWheel(path.join(f.httpRoot, 'files'), 'pyslim_top', '2.0', ['pyslim_dep']), writeSimpleIndex(f.httpRoot)), /^index page http:\/\/127\.0\.0\.1:\d+\/index\d+\/simple\/pyslim-top\/$/],
+    ['an HTTP page that was there is gone', (f) => rmSync(path.join(f.httpRoot, 'simple', 'pyslim-top'), { recursive: true }), /^index page http:.*\/pyslim-top\/$/],
+    ['a page that was not found now is', (f) => (makeWheel(path.join(f.httpRoot, 'files'), 'pyslim_dep', '2.0'), writeSimpleIndex(f.httpRoot)), /^index page http:.*\/pyslim-dep\/$/],
+    ['a file:// index page changed', (f) => (makeWheel(path.join(f.fileRoot, 'files'), 'pyslim_extra', '1.1'), writeSimpleIndex(f.fileRoot)), /^index page file:.*\/pyslim-extra\/$/],
+    ['a wheel added to a find-links folder', (f) => makeWheel(f.links, 'pyslim_dep', '1.5'), /^find-links folder \//],
+    ['a find-links wheel rewritten under the same name', (f) => makeWheel(f.links, 'pyslim_dep', '1.0', ['six']), /^(find-links folder|local path) \//],
+    ["a constraints file from pip's configuration", (f) => writeFileSync(f.constraints, 'pyslim_dep<2\npyslim_top<2\n'), /^file \/.*constraints\.txt$/],
+    ["pip's configuration file", (f) => writeFileSync(f.configFile, `[global]\nconstraint = ${f.constraints}\npre = true\n`), /^pip configuration file \/.*pip\.conf$/],
+  ])('%s', async (_, change, named) => {
     const f = fixture();
     const sources = await recorded(f);
     change(f);
-    expect(await installer(f).resolvesAsBefore!(sources)).toBe(false);
+    expect(await installer(f).sourcesChange!(sources)).toMatch(named);
   });
 
-  it('pip\'s environment variables, or another pip version', async () => {
+  it("pip's environment variables, or another pip version", async () => {
     const f = fixture();
     const sources = await recorded(f);
-    expect(await installer(f, { ...f.env, PIP_PRE: '1' }).resolvesAsBefore!(sources)).toBe(false);
+    expect(await installer(f, { ...f.env, PIP_PRE: '1' }).sourcesChange!(sources)).toBe("pip's environment variables");
     const otherPip = createLocalInstaller({ exec: execSubprocess, env: f.env, python: { ...python, pipVersion: '0.1' }, runtime: 'python3.11', reason: 'test' });
-    expect(await otherPip.resolvesAsBefore!(sources)).toBe(false);
+    expect(await otherPip.sourcesChange!(sources)).toBe(`pip's version (${python.pipVersion}, now 0.1)`);
   });
 });
 
@@ -197,7 +197,7 @@ describe('a host that does not resolve', () => {
     const chosen = installer(f, f.env, ['--extra-index-url', nowhere]);
     const { sources } = await resolve(f, chosen);
     expect(sources!.pages[`${nowhere}pyslim-top/`]).toBeNull();
-    expect(await chosen.resolvesAsBefore!(sources!)).toBe(true);
+    expect(await chosen.sourcesChange!(sources!)).toBeUndefined();
   });
 
   it('behind a proxy is not taken as unchanged: pip would ask the proxy', async () => {
@@ -206,6 +206,6 @@ describe('a host that does not resolve', () => {
     const chosen = installer(f, env, ['--extra-index-url', nowhere]);
     const { sources } = await resolve(f, chosen);
     expect(sources!.pages[`${nowhere}pyslim-top/`]).toBeNull();
-    expect(await chosen.resolvesAsBefore!(sources!)).toBe(false);
+    expect(await chosen.sourcesChange!(sources!)).toMatch(/^index page https:\/\/pyslim-nowhere\.invalid\/simple\//);
   });
 });
