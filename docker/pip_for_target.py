@@ -7,7 +7,8 @@ a python3.11 x86_64 host would then silently miss dependencies. This wrapper ove
 environment with the target's values and hands the rest of the command line to pip.
 
 With PYSLIM_PIP_SOURCES=<file> it also records what pip's resolution read (see record_sources),
-so that a later build can tell, without running pip, that pip would read the same again.
+so that a later build can tell, without running pip, that pip would read the same again. The
+container installer runs it that way too (install.sh), with no marker values to override.
 
 Usage: python pip_for_target.py '<json object of marker values>' install ...
 """
@@ -113,9 +114,12 @@ def record_sources(host):
     config_files = [path for paths in configuration.get_configuration_files().values() for path in paths]
     if os.environ.get("PIP_CONFIG_FILE"):
         config_files.append(os.environ["PIP_CONFIG_FILE"])
+    import pip
+
     record = {
         "format": 1,
         "complete": True,
+        "pip": pip.__version__,
         "uname": [host.get("platform_release", ""), host.get("platform_version", "")],
         "config": {os.path.abspath(path): file_state(path) for path in config_files},
         "pages": {},

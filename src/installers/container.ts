@@ -12,9 +12,10 @@ import type { Exec, ExecResult } from '../exec.js';
 import { redact } from '../redact.js';
 import { ARCHITECTURES, RUNTIMES, type ArchName, type RuntimeName } from '../runtimes.js';
 import { diagnoseRunFailure, type Engine } from './engine.js';
-import type { ForwardedIndex, Mount } from './index-config.js';
+import { HOST_MOUNT_PREFIX, type ForwardedIndex, type Mount } from './index-config.js';
 import { diagnosePipFailure } from './pip-diagnose.js';
 import { parsePipReport } from './pip-report.js';
+import { pipSourcesChange, readPipSources } from './pip-sources.js';
 import type { Installer, InstallRequest, PathArg, TargetPython } from './types.js';
 
 /** Where pyslim's docker/ scripts appear inside the container. */
@@ -142,8 +143,11 @@ export function createContainerInstaller(settings: ContainerSettings, exec: Exec
   const childEnv = { ...settings.env, ...settings.index.env };
   const scripts: Mount = { hostPath: SCRIPTS_DIR, containerPath: CONTAINER_SCRIPTS, readOnly: true };
 
+  // What the pip inside sees of the environment, for the record of what it read.
+  const pipEnvironment = Object.fromEntries([...indexEnvNames, ...forwarded].map((name) => [name, childEnv[name]]));
+
   /** One pip run in the image; every file it reads is in a folder mounted read-only. */
-  async function runPip(request: InstallRequest, extra: readonly string[], requirementsFile: string): Promise<{ log: string }> {
+  async function runPip(request: InstallRequest, extra: readonly string[], requirementsFile: string, extraEnv: Record<string, string> = {}): Promise<{ log: string }> {
     await fs.mkdir(settings.pipCacheDir, { recursive: true });
     // The container may run as another uid than the owner of the temp folder (--container-user).
     await fs.chmod(request.targetDir, 0o777);
@@ -158,7 +162,7 @@ export function createContainerInstaller(settings: ContainerSettings, exec: Exec
         ...request.localPaths.map((p, i) => ({ hostPath: path.dirname(p), containerPath: `${CONTAINER_LOCAL}/${i}`, readOnly: false })),
         ...settings.index.mounts,
       ],
-      env: { HOME: '/tmp', PIP_CACHE_DIR: CONTAINER_PIP_CACHE, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+      env: { HOME: '/tmp', PIP_CACHE_DIR: CONTAINER_PIP_CACHE, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', ...extraEnv },
       envByName: [...indexEnvNames, ...forwarded],
       command: [
         `${CONTAINER_SCRIPTS}/install.sh`,
@@ -212,13 +216,21 @@ export function createContainerInstaller(settings: ContainerSettings, exec: Exec
     },
     async resolve(request) {
       const report = `${CONTAINER_OUT}/.pyslim-resolve.json`;
-      await runPip({ ...request, localPaths: [] }, ['--dry-run', '--ignore-installed', '--quiet', '--report', report], request.requirementsFile);
+      const record = { PYSLIM_PIP_SOURCES: `${CONTAINER_OUT}/.pyslim-sources.json` };
+      await runPip({ ...request, localPaths: [] }, ['--dry-run', '--ignore-installed', '--quiet', '--report', report], request.requirementsFile, record);
       const file = path.join(request.targetDir, '.pyslim-resolve.json');
-      const text = await fs.readFile(file, 'utf8');
-      await fs.rm(file, { force: true });
-      // What pip read inside the container is not recorded: the container's view of the indexes
-      // is not the host's to check.
-      return { distributions: parsePipReport(text) };
+      const recorded = path.join(request.targetDir, '.pyslim-sources.json');
+      const distributions = parsePipReport(await fs.readFile(file, 'utf8'));
+      // Paths pip saw under the mounts are host paths; pyslim's own requirements folder is not a source.
+      const place = { hostPath: (seen: string) => (seen.startsWith(`${HOST_MOUNT_PREFIX}/`) ? seen.slice(HOST_MOUNT_PREFIX.length) : undefined) };
+      const uncheckable = distributions.some((d) => d.direct && !d.artifact?.startsWith(`${HOST_MOUNT_PREFIX}/`));
+      const sources = uncheckable ? undefined : await readPipSources(recorded, { env: pipEnvironment, pipVersion: undefined, ownFolders: [CONTAINER_REQUIREMENTS], distributions, place });
+      await Promise.all([fs.rm(file, { force: true }), fs.rm(recorded, { force: true })]);
+      return { distributions, ...(sources ? { sources } : {}) };
+    },
+    async sourcesChange(sources) {
+      // The pip inside is the image's, which the cache key pins by the image's id.
+      return pipSourcesChange(sources, { env: pipEnvironment, pipVersion: sources.pip });
     },
     async targetPython() {
       return containerTargetPython(settings, exec, childEnv);

@@ -134,7 +134,7 @@ export function createLocalInstaller(options: LocalInstallerOptions): Installer 
       const sources = uncheckable ? undefined : await readPipSources(record, {
         env,
         pipVersion: python.pipVersion,
-        ownFolder: path.dirname(request.requirementsFile),
+        ownFolders: [path.dirname(request.requirementsFile)],
         distributions,
       });
       return { distributions, ...(sources ? { sources } : {}) };

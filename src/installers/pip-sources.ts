@@ -20,7 +20,7 @@ import dns from 'node:dns/promises';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { normalizeDistName } from '../python-names.js';
 import { redact } from '../redact.js';
 import type { ResolvedDistribution } from './types.js';
@@ -43,6 +43,8 @@ export interface PipSources {
   files: Record<string, string>;
   /** Set when pip fetched pages through a proxy of its own configuration. */
   proxied?: boolean;
+  /** Set when pip ran elsewhere (a container), whose network may reach what this host cannot. */
+  elsewhere?: boolean;
 }
 
 const SOURCES_FORMAT = 1;
@@ -65,9 +67,20 @@ export interface SourcesContext {
 }
 
 /**
- * Reads the recorder's output into a record worth keeping, or undefined. Files under `ownFolder`
- * (pyslim's copy of the requirements, whose content is in the cache key) are left out, and the
- * local artifacts pip chose are added, so that a wheel replaced under the same name shows.
+ * Where pip ran, when not on this host: a container, whose paths under the mounts are host paths.
+ * What lies outside the mounts is the image's, which the cache key covers by the image's id.
+ */
+export interface PipPlace {
+  /** The host path of a path pip saw, or undefined for one of the image's own. */
+  hostPath(seen: string): string | undefined;
+}
+
+/**
+ * Reads the recorder's output into a record worth keeping, or undefined. Files under
+ * `ownFolders` (pyslim's copy of the requirements, whose content is in the cache key) are left
+ * out, and the local artifacts pip chose are added, so that a wheel replaced under the same name
+ * shows. A record made in a container is translated to host paths; since the container's network
+ * is not the host's, a page the host cannot fetch never counts as unchanged for it.
  *
  * Every distribution pip chose must have come from something recorded: its project page, or a
  * find-links folder holding its artifact. Otherwise pip found it some way the recorder did not
@@ -75,36 +88,50 @@ export interface SourcesContext {
  */
 export async function readPipSources(
   file: string,
-  context: SourcesContext & { ownFolder: string; distributions: readonly ResolvedDistribution[] },
+  context: SourcesContext & { ownFolders: readonly string[]; distributions: readonly ResolvedDistribution[]; place?: PipPlace },
 ): Promise<PipSources | undefined> {
-  let raw: { format?: unknown; complete?: unknown; proxied?: unknown; uname?: unknown; config?: unknown; pages?: unknown; paths?: unknown; files?: unknown };
+  let raw: { format?: unknown; complete?: unknown; pip?: unknown; proxied?: unknown; uname?: unknown; config?: unknown; pages?: unknown; paths?: unknown; files?: unknown };
   try {
     raw = JSON.parse(await fs.readFile(file, 'utf8'));
   } catch {
     return undefined; // no record (an unknown pip layout): pip runs next time
   }
-  if (raw.format !== SOURCES_FORMAT || raw.complete !== true || !context.pipVersion) return undefined;
-  const own = context.ownFolder.endsWith(path.sep) ? context.ownFolder : context.ownFolder + path.sep;
-  const files = Object.fromEntries(Object.entries(raw.files as Record<string, string>).filter(([name]) => !name.startsWith(own)));
-  const pages = raw.pages as Record<string, string | null>;
-  const paths = { ...(raw.paths as Record<string, string>) };
+  const pip = typeof raw.pip === 'string' ? raw.pip : context.pipVersion;
+  if (raw.format !== SOURCES_FORMAT || raw.complete !== true || !pip) return undefined;
+  const { place } = context;
+  const onHost = (seen: string) => (place ? place.hostPath(seen) : seen);
+  const pageOnHost = (url: string) => (url.startsWith('file:') ? mapDefined(onHost(fileURLToPath(url)), (p) => {
+      const href = pathToFileURL(p).href;
+      return url.endsWith('/') && !href.endsWith('/') ? `${href}/` : href;
+    }) : url);
+  const own = context.ownFolders.map((folder) => (folder.endsWith(path.sep) ? folder : folder + path.sep));
+  const translate = <T>(entries: Record<string, T>, map: (key: string) => string | undefined) =>
+    Object.fromEntries(Object.entries(entries).flatMap(([key, value]) => mapDefined(map(key), (mapped) => [[mapped, value] as const]) ?? []));
+  const files = translate(raw.files as Record<string, string>, (name) => (own.some((folder) => name.startsWith(folder)) ? undefined : onHost(name)));
+  const pages = translate(raw.pages as Record<string, string | null>, pageOnHost);
+  const paths = translate(raw.paths as Record<string, string>, onHost);
+  const config = translate(raw.config as Record<string, string>, onHost);
+  const distributions = context.distributions.map((d) => ({ ...d, artifact: d.artifact && onHost(d.artifact) }));
   const pageNames = new Set(Object.keys(pages).map((url) => url.replace(/\/+$/, '').split('/').pop()));
   const found = (d: ResolvedDistribution) =>
     d.direct || pageNames.has(normalizeDistName(d.name)) || (d.artifact !== undefined && paths[path.dirname(d.artifact)]?.startsWith('listing:'));
-  if (!context.distributions.every(found)) return undefined;
-  for (const { artifact } of context.distributions) if (artifact) paths[artifact] ??= await pathState(artifact, false);
+  if (!distributions.every(found)) return undefined;
+  for (const { artifact } of distributions) if (artifact) paths[artifact] ??= await pathState(artifact, false);
   return {
     format: SOURCES_FORMAT,
-    pip: context.pipVersion,
+    pip,
     environment: pipEnvironmentDigest(context.env),
     uname: raw.uname as [string, string],
-    config: raw.config as Record<string, string>,
+    config,
     pages,
     paths,
     files,
     ...(raw.proxied === true ? { proxied: true } : {}),
+    ...(place ? { elsewhere: true } : {}),
   };
 }
+
+const mapDefined = <T, U>(value: T | undefined, map: (value: T) => U): U | undefined => (value === undefined ? undefined : map(value));
 
 /** A record kept in the cache's notes (unchecked JSON), if it has the expected shape. */
 export function validPipSources(value: unknown): PipSources | undefined {
@@ -133,7 +160,8 @@ export async function pipSourcesChange(sources: PipSources, context: SourcesCont
   if (sources.uname[0] !== os.release() || sources.uname[1] !== os.version()) return 'the kernel (platform_release and platform_version markers)';
   const timeoutMs = context.timeoutMs ?? CHECK_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
-  const proxied = sources.proxied === true || Object.keys(context.env).some((name) => /^(https?|all)_proxy$/i.test(name) && context.env[name]);
+  // Then a page this host cannot fetch may still reach pip: getting none is no evidence.
+  const proxied = sources.proxied === true || sources.elsewhere === true || Object.keys(context.env).some((name) => /^(https?|all)_proxy$/i.test(name) && context.env[name]);
   const differs = async (check: Promise<string | null | undefined>, recorded: string | null, what: string) => ((await check) === recorded ? undefined : what);
   const remote = new Map<string, string[]>();
   const checks: Promise<string | undefined>[] = [

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { build, type BuildReport } from '../../src/index.js';
-import { execSubprocess } from '../../src/exec.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { removeTree, sha256, tempDir, scratchFolders } from '../helpers/lambda.js';
+import { recordingExec } from '../helpers/recording-exec.js';
 import { makeWheel, writeSimpleIndex } from '../helpers/wheels.js';
 
 const env = { ...process.env, PIP_RETRIES: '0' };
@@ -27,13 +27,6 @@ const entriesIn = (cacheDir: string) => readdirSync(path.join(cacheDir, 'deps'))
 
 async function buildWith(dir: string, cacheDir: string, options: Parameters<typeof build>[0] = {}): Promise<BuildReport> {
   return build({ dir, out: path.join(scratch(), 'function.zip'), runtime: 'python3.11', installer: 'local', env, cacheDir, ...options });
-}
-
-/** The real subprocess seam, recording what it runs (nothing is mocked). */
-function recordingExec() {
-  const calls: string[][] = [];
-  const exec: typeof execSubprocess = (command, args, options) => (calls.push([command, ...args]), execSubprocess(command, args, options));
-  return { exec, programs: () => calls.map((c) => c[0]!), dryRuns: () => calls.filter((c) => c.includes('--dry-run')).length };
 }
 
 describe('warm rebuilds', () => {

@@ -5,12 +5,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { build, type BuildReport } from '../../src/index.js';
 import { readZipEntries } from '../../src/zip-reader.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { ENGINE_ENV, ENGINE_RUNTIME, describeWithEngine, podman, pyslimContainers } from '../helpers/engine.js';
 import { extractReadOnly, listFiles, removeTree, runPythonIn, tempDir, treeFingerprint } from '../helpers/lambda.js';
+import { recordingExec } from '../helpers/recording-exec.js';
+import { makeWheel, writeSimpleIndex } from '../helpers/wheels.js';
 
 const cleanup: string[] = [];
 afterAll(() => cleanup.forEach(removeTree));
@@ -223,3 +226,40 @@ describeWithEngine('container installer (podman, real engine)', () => {
   });
 });
 
+describeWithEngine('what the pip inside the container read (podman, real engine)', () => {
+  it('is noted in host terms: a warm rebuild with nothing changed runs no container for pip, and a new release is seen', async () => {
+    const ws = workspace(['pyslim_top']);
+    const files = path.join(ws.root, 'index', 'files');
+    mkdirSync(files, { recursive: true });
+    makeWheel(files, 'pyslim_top', '1.0', ['pyslim_dep']);
+    makeWheel(files, 'pyslim_dep', '1.0');
+    // The index replaces PyPI, which this machine cannot reach (and a container's network may reach what the host cannot).
+    const indexUrl = pathToFileURL(writeSimpleIndex(path.join(ws.root, 'index'))).href;
+    const options = { dir: ws.dir, out: path.join(ws.root, 'fn.zip'), runtime: ENGINE_RUNTIME, env: { ...env, TMPDIR: ws.tmp }, cacheDir: ws.cache, installer: 'docker' as const, containerCli: 'podman', indexUrl, verify: false };
+    const first = await build(options);
+    expect(first.cache).toMatchObject({ status: 'miss', resolution: 'pip' });
+    writeFileSync(path.join(ws.dir, 'handler.py'), `${readFileSync(path.join(ws.dir, 'handler.py'), 'utf8')}# edit\n`);
+    const seam = recordingExec();
+    const warm = await build({ ...options, exec: seam.exec });
+    expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'revalidated', key: first.cache!.key });
+    expect(seam.dryRuns()).toBe(0);
+    makeWheel(files, 'pyslim_dep', '2.0');
+    writeSimpleIndex(path.join(ws.root, 'index'));
+    const after = await build({ ...options, exec: seam.exec });
+    expect(seam.dryRuns()).toBeGreaterThan(0);
+    // Named by its host path, not the container's mount.
+    expect(after.cache!.resolutionReason).toBe(`changed since the last build: index page ${indexUrl}/pyslim-dep/`);
+    expect(after.packages.find((p) => p.name === 'pyslim_dep')!.version).toBe('2.0');
+  });
+
+  it('a page the host cannot fetch is never taken as unchanged: the container may reach it', async () => {
+    const ws = workspace(['requests']);
+    // An index no one can reach, in place of PyPI; requests comes from the host's configured indexes.
+    const indexUrl = 'https://pyslim-nowhere.invalid/simple/';
+    const options = { dir: ws.dir, out: path.join(ws.root, 'fn.zip'), runtime: ENGINE_RUNTIME, env: { ...env, TMPDIR: ws.tmp }, cacheDir: ws.cache, installer: 'docker' as const, containerCli: 'podman', indexUrl };
+    await build(options);
+    const warm = await build(options);
+    expect(warm.cache).toMatchObject({ status: 'hit', resolution: 'pip' });
+    expect(warm.cache!.resolutionReason).toMatch(/^changed since the last build: index page https:\/\/pyslim-nowhere\.invalid\/simple\//);
+  });
+});

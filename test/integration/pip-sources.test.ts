@@ -143,7 +143,7 @@ describe('the record of what pip read', () => {
     const record = path.join(scratch(), 'record.json');
     const complete = { format: 1, complete: true, uname: ['', ''], config: {}, paths: {}, files: {} };
     const pages = { [`${f.indexUrl}pyslim-top/`]: 'sha256:00', [`${f.indexUrl}pyslim-extra/`]: null };
-    const read = (raw: object) => (writeFileSync(record, JSON.stringify(raw)), readPipSources(record, { env: f.env, pipVersion: python.pipVersion, ownFolder: scratch(), distributions }));
+    const read = (raw: object) => (writeFileSync(record, JSON.stringify(raw)), readPipSources(record, { env: f.env, pipVersion: python.pipVersion, ownFolders: [scratch()], distributions }));
     // pyslim_dep came from the find-links folder, which this record never saw.
     expect(await read({ ...complete, pages })).toBeUndefined();
     expect(await read({ ...complete, pages, paths: { [f.links]: 'listing:00' } })).toBeDefined();
