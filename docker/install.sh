@@ -11,13 +11,10 @@ for python in /var/lang/bin/python3 python3 python; do
   if command -v "$python" >/dev/null 2>&1; then
     # pyslim reads this marker to tell a failure of pip from a failure of the engine.
     echo "pyslim-install: running pip with $("$python" -c 'import sys; print(sys.executable, "%d.%d" % sys.version_info[:2])')" >&2
-    if [ -n "${PYSLIM_PIP_SOURCES:-}" ]; then
-      # Through pyslim's wrapper, which records what the resolution reads. No marker values are
-      # overridden ('{}'): this is the runtime's own Python.
-      exec "$python" "$(dirname "$0")/pip_for_target.py" '{}' install --target "$target" --no-compile \
-        --disable-pip-version-check --no-input --progress-bar off -r "$requirements" "$@"
-    fi
-    exec "$python" -m pip install --target "$target" --no-compile --disable-pip-version-check \
+    # To record what the resolution reads, pip runs through pyslim's wrapper, with no marker
+    # values to override ('{}'): this is the runtime's own Python.
+    if [ -n "${PYSLIM_PIP_SOURCES:-}" ]; then pip_a="$(dirname "$0")/pip_for_target.py" pip_b='{}'; else pip_a=-m pip_b=pip; fi
+    exec "$python" "$pip_a" "$pip_b" install --target "$target" --no-compile --disable-pip-version-check \
       --no-input --progress-bar off -r "$requirements" "$@"
   fi
 done

@@ -18,6 +18,7 @@ import os
 import runpy
 import stat
 import sys
+from urllib.parse import urlsplit
 
 
 def main() -> None:
@@ -132,8 +133,6 @@ def record_sources(host):
     def recording_get_index_content(link, *, session):
         content = get_index_content(link, session=session)
         url = link.url.split("#", 1)[0]
-        from urllib.parse import urlsplit
-
         parts = urlsplit(url)
         if parts.username or parts.password:
             record["complete"] = False  # never stored: it would keep a credential on disk

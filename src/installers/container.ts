@@ -223,8 +223,7 @@ export function createContainerInstaller(settings: ContainerSettings, exec: Exec
       const distributions = parsePipReport(await fs.readFile(file, 'utf8'));
       // Paths pip saw under the mounts are host paths; pyslim's own requirements folder is not a source.
       const place = { hostPath: (seen: string) => (seen.startsWith(`${HOST_MOUNT_PREFIX}/`) ? seen.slice(HOST_MOUNT_PREFIX.length) : undefined) };
-      const uncheckable = distributions.some((d) => d.direct && !d.artifact?.startsWith(`${HOST_MOUNT_PREFIX}/`));
-      const sources = uncheckable ? undefined : await readPipSources(recorded, { env: pipEnvironment, pipVersion: undefined, ownFolders: [CONTAINER_REQUIREMENTS], distributions, place });
+      const sources = await readPipSources(recorded, { env: pipEnvironment, pipVersion: undefined, ownFolders: [CONTAINER_REQUIREMENTS], distributions, place });
       await Promise.all([fs.rm(file, { force: true }), fs.rm(recorded, { force: true })]);
       return { distributions, ...(sources ? { sources } : {}) };
     },

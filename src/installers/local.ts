@@ -129,14 +129,7 @@ export function createLocalInstaller(options: LocalInstallerOptions): Installer 
       const result = await runPip(runtime, arch, args, request, { PYSLIM_PIP_SOURCES: record });
       if (result.exitCode !== 0 || result.cancelled) throw await failed(result, request);
       const distributions = parsePipReport(await fs.readFile(report, 'utf8'));
-      // A direct URL's artifact is not on any page: only a local one can be checked later.
-      const uncheckable = distributions.some((d) => d.direct && !d.artifact);
-      const sources = uncheckable ? undefined : await readPipSources(record, {
-        env,
-        pipVersion: python.pipVersion,
-        ownFolders: [path.dirname(request.requirementsFile)],
-        distributions,
-      });
+      const sources = await readPipSources(record, { env, pipVersion: python.pipVersion, ownFolders: [path.dirname(request.requirementsFile)], distributions });
       return { distributions, ...(sources ? { sources } : {}) };
     },
     async sourcesChange(sources) {

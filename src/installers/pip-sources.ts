@@ -53,7 +53,7 @@ const SOURCES_FORMAT = 1;
 const ENVIRONMENT_NAMES = /^(PIP_.*|HOME|XDG_CONFIG_HOME|XDG_CONFIG_DIRS|VIRTUAL_ENV|NETRC|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|SSL_CERT_FILE|SSL_CERT_DIR|(https?|all|no)_proxy|(HTTPS?|ALL|NO)_PROXY)$/;
 
 /** A digest of the environment pip runs with (values may hold credentials, so only the digest is kept). */
-export function pipEnvironmentDigest(env: Readonly<Record<string, string | undefined>>): string {
+function pipEnvironmentDigest(env: Readonly<Record<string, string | undefined>>): string {
   const relevant = Object.entries(env)
     .filter(([name, value]) => value !== undefined && ENVIRONMENT_NAMES.test(name))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -84,7 +84,8 @@ export interface PipPlace {
  *
  * Every distribution pip chose must have come from something recorded: its project page, or a
  * find-links folder holding its artifact. Otherwise pip found it some way the recorder did not
- * see (a pip whose internals moved), and the record would vouch for less than pip read.
+ * see (a pip whose internals moved), and the record would vouch for less than pip read. A direct
+ * URL's artifact is on no page, so only a local one, checked by its size and time, will do.
  */
 export async function readPipSources(
   file: string,
@@ -100,10 +101,11 @@ export async function readPipSources(
   if (raw.format !== SOURCES_FORMAT || raw.complete !== true || !pip) return undefined;
   const { place } = context;
   const onHost = (seen: string) => (place ? place.hostPath(seen) : seen);
-  const pageOnHost = (url: string) => (url.startsWith('file:') ? mapDefined(onHost(fileURLToPath(url)), (p) => {
-      const href = pathToFileURL(p).href;
-      return url.endsWith('/') && !href.endsWith('/') ? `${href}/` : href;
-    }) : url);
+  const pageOnHost = (url: string) => {
+    if (!url.startsWith('file:')) return url;
+    const href = mapDefined(onHost(fileURLToPath(url)), (p) => pathToFileURL(p).href);
+    return href && url.endsWith('/') && !href.endsWith('/') ? `${href}/` : href;
+  };
   const own = context.ownFolders.map((folder) => (folder.endsWith(path.sep) ? folder : folder + path.sep));
   const translate = <T>(entries: Record<string, T>, map: (key: string) => string | undefined) =>
     Object.fromEntries(Object.entries(entries).flatMap(([key, value]) => mapDefined(map(key), (mapped) => [[mapped, value] as const]) ?? []));
@@ -114,7 +116,7 @@ export async function readPipSources(
   const distributions = context.distributions.map((d) => ({ ...d, artifact: d.artifact && onHost(d.artifact) }));
   const pageNames = new Set(Object.keys(pages).map((url) => url.replace(/\/+$/, '').split('/').pop()));
   const found = (d: ResolvedDistribution) =>
-    d.direct || pageNames.has(normalizeDistName(d.name)) || (d.artifact !== undefined && paths[path.dirname(d.artifact)]?.startsWith('listing:'));
+    d.direct ? d.artifact !== undefined : pageNames.has(normalizeDistName(d.name)) || (d.artifact !== undefined && paths[path.dirname(d.artifact)]?.startsWith('listing:'));
   if (!distributions.every(found)) return undefined;
   for (const { artifact } of distributions) if (artifact) paths[artifact] ??= await pathState(artifact, false);
   return {
@@ -160,8 +162,8 @@ export async function pipSourcesChange(sources: PipSources, context: SourcesCont
   if (sources.uname[0] !== os.release() || sources.uname[1] !== os.version()) return 'the kernel (platform_release and platform_version markers)';
   const timeoutMs = context.timeoutMs ?? CHECK_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
-  // Then a page this host cannot fetch may still reach pip: getting none is no evidence.
-  const proxied = sources.proxied === true || sources.elsewhere === true || Object.keys(context.env).some((name) => /^(https?|all)_proxy$/i.test(name) && context.env[name]);
+  // Through a proxy, or from a container, a page this host cannot fetch may still reach pip.
+  const absenceUncertain = sources.proxied === true || sources.elsewhere === true || Object.keys(context.env).some((name) => /^(https?|all)_proxy$/i.test(name) && context.env[name]);
   const differs = async (check: Promise<string | null | undefined>, recorded: string | null, what: string) => ((await check) === recorded ? undefined : what);
   const remote = new Map<string, string[]>();
   const checks: Promise<string | undefined>[] = [
@@ -173,12 +175,15 @@ export async function pipSourcesChange(sources: PipSources, context: SourcesCont
   ];
   for (const [url, state] of Object.entries(sources.pages)) {
     if (url.startsWith('file:')) checks.push(differs(localPageState(url), state, `index page ${url}`));
-    else if (/^https?:/i.test(url)) remote.set(new URL(url).origin, [...(remote.get(new URL(url).origin) ?? []), url]);
+    else if (/^https?:/i.test(url)) {
+      const { origin } = new URL(url);
+      remote.set(origin, [...(remote.get(origin) ?? []), url]);
+    }
     else checks.push(Promise.resolve(`index page ${redact(url)}`));
   }
   for (const urls of remote.values()) {
     checks.push(
-      remotePageStates(urls, { proxied, signal }).then((states) => {
+      remotePageStates(urls, { absenceUncertain, signal }).then((states) => {
         const changed = urls.find((url, i) => states[i] !== sources.pages[url]);
         return changed === undefined ? undefined : `index page ${redact(changed)}`;
       }),
@@ -194,7 +199,7 @@ const CHECK_TIMEOUT_MS = 5_000;
 const digest = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** A file's content digest, or "missing" (as the recorder's file_state). */
-export async function fileState(file: string): Promise<string> {
+async function fileState(file: string): Promise<string> {
   try {
     return digest(await fs.readFile(file));
   } catch {
@@ -245,26 +250,29 @@ async function localPageState(url: string): Promise<string | null> {
  * would get none, or undefined when that cannot be told (which never equals a record).
  *
  * The host name is looked up once first: when it does not resolve, pip gets none of its pages
- * either (unless a proxy would fetch them for it). Then one page alone, so the rest can share its
+ * either (unless its absence is uncertain: a proxy, a container). Then one page alone, so the rest can share its
  * connection, and the others a few at a time. (Many lookups at once stalled for 5 s on these
  * machines' resolver.)
  */
-async function remotePageStates(urls: readonly string[], { proxied, signal }: { proxied: boolean; signal: AbortSignal }): Promise<(string | null | undefined)[]> {
+async function remotePageStates(
+  urls: readonly string[],
+  { absenceUncertain, signal }: { absenceUncertain: boolean; signal: AbortSignal },
+): Promise<(string | null | undefined)[]> {
   const failure = await dns.lookup(new URL(urls[0]!).hostname).then(
     () => undefined,
     (error: NodeJS.ErrnoException) => error.code ?? 'unknown',
   );
-  if (failure) return urls.map(() => (!proxied && DEFINITE_FAILURES.has(failure) ? null : undefined));
-  const states = [await remotePageState(urls[0]!, proxied, signal)];
+  if (failure) return urls.map(() => (!absenceUncertain && DEFINITE_FAILURES.has(failure) ? null : undefined));
+  const states = [await remotePageState(urls[0]!, absenceUncertain, signal)];
   for (let i = 1; i < urls.length; i += REMOTE_PAGES_AT_ONCE) {
-    states.push(...(await Promise.all(urls.slice(i, i + REMOTE_PAGES_AT_ONCE).map((url) => remotePageState(url, proxied, signal)))));
+    states.push(...(await Promise.all(urls.slice(i, i + REMOTE_PAGES_AT_ONCE).map((url) => remotePageState(url, absenceUncertain, signal)))));
   }
   return states;
 }
 
 const REMOTE_PAGES_AT_ONCE = 6;
 
-async function remotePageState(url: string, proxied: boolean, signal: AbortSignal): Promise<string | null | undefined> {
+async function remotePageState(url: string, absenceUncertain: boolean, signal: AbortSignal): Promise<string | null | undefined> {
   try {
     const response = await fetch(url, {
       headers: { Accept: 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01', 'Cache-Control': 'max-age=0' },
@@ -277,6 +285,6 @@ async function remotePageState(url: string, proxied: boolean, signal: AbortSigna
   } catch (error) {
     const cause = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
     const code = cause?.code ?? cause?.errors?.[0]?.code;
-    return !proxied && code && DEFINITE_FAILURES.has(code) ? null : undefined;
+    return !absenceUncertain && code && DEFINITE_FAILURES.has(code) ? null : undefined;
   }
 }

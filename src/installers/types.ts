@@ -47,7 +47,7 @@ export interface ResolvedDistribution {
   direct?: boolean;
 }
 
-/** What pip would install, and what it read to decide (local installer only). */
+/** What pip would install, and what it read to decide (when that could be recorded). */
 export interface PipResolution {
   distributions: ResolvedDistribution[];
   sources?: PipSources;

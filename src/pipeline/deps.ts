@@ -165,9 +165,10 @@ export async function layerInputs(options: DepsOptions): Promise<LayerInputs> {
   if (last && pinsExactly(prepared.input.pins, last.resolvedList)) return keyed({ resolvedList: last.resolvedList }, 'pinned');
   // Pip reads the same pages, folders and files as for the last build: it would resolve the same.
   const { installer } = selected;
-  let resolutionReason = 'no cached build of this function with the same inputs';
-  if (last && (!last.pipSources || !installer.sourcesChange)) resolutionReason = 'the last build kept no record of what pip read';
-  if (last?.pipSources && installer.sourcesChange) {
+  let resolutionReason: string;
+  if (!last) resolutionReason = 'no cached build of this function with the same inputs';
+  else if (!last.pipSources || !installer.sourcesChange) resolutionReason = 'the last build kept no record of what pip read';
+  else {
     const change = await options.stage('revalidate', () => installer.sourcesChange!(last.pipSources!));
     if (change === undefined) return keyed(last, 'revalidated');
     resolutionReason = `changed since the last build: ${change}`;
