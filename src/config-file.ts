@@ -12,14 +12,12 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { resolveArch, resolveChoice, resolveRuntime, type BuildOptions } from './config.js';
+import { resolveArch, resolveChoice, resolveRuntime } from './config.js';
 import { PyslimError } from './errors.js';
-import { INSTALLER_CHOICES } from './installers/types.js';
-import { BYTECODE_MODES } from './pipeline/compile.js';
-import { STRIP_MODES } from './pipeline/strip.js';
-import { PRUNE_PROFILES } from './rules/registry.js';
 import { editDistance } from './rules/boto.js';
 import { parseSize } from './size.js';
+import { BYTECODE_MODES, INSTALLER_CHOICES, PRUNE_PROFILES, STRIP_MODES } from './model/modes.js';
+import type { BuildOptions } from './model/options.js';
 
 export const CONFIG_FILE = 'pyslim.config.json';
 

@@ -7,17 +7,17 @@ import { diffReports, readComparable, type Comparable, type SizeDiff } from './i
 import { inspectZip, type InspectOptions, type InspectReport } from './inspect/inspect.js';
 
 export { build } from './pipeline/build.js';
-export type { BuildOptions, ProgressEvent } from './config.js';
-export type { BuildReport, PackageReport, RuleTotal, TrimSummary } from './pipeline/report.js';
-export type { BudgetCheck, BudgetResult, Suggestion } from './pipeline/budget.js';
-export type { InitProfile } from './pipeline/profile.js';
+export type { BuildOptions } from './model/options.js';
+export type { ProgressEvent } from './model/progress.js';
+export type { BuildReport, PackageReport, RuleTotal, TrimSummary, InitProfile } from './model/report.js';
+export type { BudgetCheck, BudgetResult, Suggestion } from './model/budget.js';
 export type { InspectReport, InspectPackage, InspectOptions } from './inspect/inspect.js';
 export type { SizeDiff, PackageDelta, SizeSnapshot } from './inspect/diff.js';
 export { profileZip as profile, type ProfileZipOptions, type ZipProfile } from './inspect/profile-zip.js';
 export { PyslimError, ERROR_CODES, type ErrorCode, type ErrorKind } from './errors.js';
 export { WARNING_CODES, type BuildWarning, type WarningCode } from './warnings.js';
 export { RUNTIMES, ARCHITECTURES, manylinuxTags, lambdaImage, type RuntimeName, type ArchName } from './runtimes.js';
-export { EXIT_CODES } from './cli/exit-codes.js';
+export { EXIT_CODES } from './exit-codes.js';
 export { parseSize } from './size.js';
 
 /** Per-package sizes, compressed and unzipped, of any Lambda zip (pyslim's or another tool's). */

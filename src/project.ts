@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { EXIT_CODES } from './cli/exit-codes.js';
+import { EXIT_CODES } from './exit-codes.js';
 import { functionOptions, type ProjectConfig } from './config-file.js';
-import type { BuildOptions } from './config.js';
 import { INPUT_KINDS } from './inputs/index.js';
 import { build } from './pipeline/build.js';
-import type { BuildReport } from './pipeline/report.js';
+import type { BuildOptions } from './model/options.js';
+import type { BuildReport } from './model/report.js';
 
 export interface FunctionResult {
   name: string;

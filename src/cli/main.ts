@@ -10,14 +10,11 @@ import { PYSLIM_VERSION } from '../assets.js';
 import { DepsCache } from '../cache/store.js';
 import { findProjectConfig, nearest, type ProjectConfig } from '../config-file.js';
 import { buildFunctions, summarizeFunctions, worstExitCode } from '../project.js';
-import { DEFAULT_OUT, resolveCacheDir, type BuildOptions } from '../config.js';
+import { DEFAULT_OUT, resolveCacheDir } from '../config.js';
 import { isPyslimError } from '../errors.js';
-import { INSTALLER_CHOICES } from '../installers/types.js';
 import { build } from '../pipeline/build.js';
-import type { BuildReport } from '../pipeline/report.js';
-import { PRUNE_PROFILES } from '../rules/registry.js';
 import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES } from '../runtimes.js';
-import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
+import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
 import { createProgressRenderer } from './progress.js';
 import { diffReports, readComparable } from '../inspect/diff.js';
 import { inspectZip } from '../inspect/inspect.js';
@@ -25,6 +22,9 @@ import { profileZip, type ProfileZipOptions } from '../inspect/profile-zip.js';
 import { renderDiffTable, renderInspectTable } from './render-inspect.js';
 import { describeCheck, renderMarkdown } from './render-markdown.js';
 import { renderBuildTable, renderProfileTable, renderRules, renderSummaryTable, renderWarnings } from './render-table.js';
+import { INSTALLER_CHOICES, PRUNE_PROFILES } from '../model/modes.js';
+import type { BuildOptions } from '../model/options.js';
+import type { BuildReport } from '../model/report.js';
 
 interface Io {
   out(text: string): void;

@@ -3,7 +3,7 @@
  * is a TTY, and never under CI, --json to stdout, or --quiet (the CLI decides).
  */
 import prettyBytes from 'pretty-bytes';
-import type { ProgressEvent } from '../config.js';
+import type { ProgressEvent } from '../model/progress.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 

@@ -3,9 +3,9 @@
  * packages, the savings by rule, the deltas against a previous build, and the warnings.
  */
 import prettyBytes from 'pretty-bytes';
-import type { BudgetCheck, BudgetResult } from '../pipeline/budget.js';
-import type { BuildReport } from '../pipeline/report.js';
 import type { SizeDiff } from '../inspect/diff.js';
+import type { BudgetCheck, BudgetResult } from '../model/budget.js';
+import type { BuildReport } from '../model/report.js';
 
 const bytes = (n: number) => prettyBytes(n);
 const signed = (n: number) => (n === 0 ? '0 B' : prettyBytes(n, { signed: true }));

@@ -1,13 +1,12 @@
 /** The terminal rendering of a build report. Renderers return strings; only the CLI prints. */
 import prettyBytes from 'pretty-bytes';
-import type { InitProfile } from '../pipeline/profile.js';
 import type { ProjectSummary } from '../project.js';
 import { describeCheck } from './render-markdown.js';
-import type { BuildReport } from '../pipeline/report.js';
 import { BOTO_SERVICES_RULE } from '../rules/boto.js';
 import { PRUNE_RULES, USER_EXCLUDE_RULE } from '../rules/registry.js';
 import { RUNTIME_PROVIDED_RULE } from '../rules/runtime-packages.js';
 import { SOURCE_OUTPUT_RULE, SOURCE_RULES } from '../rules/source.js';
+import type { BuildReport, InitProfile } from '../model/report.js';
 
 const bytes = (n: number) => prettyBytes(n);
 const signedBytes = (n: number) => (n === 0 ? '0 B' : prettyBytes(n, { signed: true }));

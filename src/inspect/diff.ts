@@ -7,9 +7,9 @@
  */
 import { promises as fs } from 'node:fs';
 import { PyslimError } from '../errors.js';
-import type { BuildReport } from '../pipeline/report.js';
 import { normalizeDistName } from '../python-names.js';
 import { inspectZip, type InspectOptions, type InspectReport, type SizeTally } from './inspect.js';
+import type { BuildReport } from '../model/report.js';
 
 /** One package's size in a snapshot. */
 export interface SnapshotPackage extends SizeTally {

@@ -10,11 +10,13 @@ import { execSubprocess, type Exec } from '../exec.js';
 import { createContainerInstaller } from '../installers/container.js';
 import { DEFAULT_ENGINES, probeEngine, type Engine } from '../installers/engine.js';
 import { findHostPython, hostTargetPython } from '../installers/host-python.js';
-import { INSTALLER_CHOICES, type InstallerChoice, type TargetPython } from '../installers/types.js';
-import { profileInit, type InitProfile } from '../pipeline/profile.js';
+import type { TargetPython } from '../installers/types.js';
+import { profileInit } from '../pipeline/profile.js';
 import { lambdaImage, type ArchName, type RuntimeName } from '../runtimes.js';
 import { extractZipToTemp, removeExtractedTree } from '../zip/extract.js';
 import { entryOwners, inspectZip } from './inspect.js';
+import { INSTALLER_CHOICES, type InstallerChoice } from '../model/modes.js';
+import type { InitProfile } from '../model/report.js';
 
 export interface ProfileZipOptions {
   zip: string;

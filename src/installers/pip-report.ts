@@ -1,7 +1,18 @@
 /** Reading pip's installation report (`pip install --dry-run --report`, pip ≥ 22.2). */
 import { fileURLToPath } from 'node:url';
 import { PyslimError } from '../errors.js';
-import type { ResolvedDistribution } from './types.js';
+
+/** One distribution pip would install, from its --dry-run report. */
+export interface ResolvedDistribution {
+  name: string;
+  version: string;
+  /** The artifact's hash when the index gives one (sha256=…). */
+  hash?: string;
+  /** The artifact's path, when it is a local file. */
+  artifact?: string;
+  /** Named by URL or path in the requirements, not found on an index. */
+  direct?: boolean;
+}
 
 interface PipReport {
   install?: { is_direct?: boolean; metadata?: { name?: string; version?: string }; download_info?: { url?: string; archive_info?: { hash?: string; hashes?: Record<string, string> } } }[];

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { normalizeDistName } from '../python-names.js';
 import { redact } from '../redact.js';
-import type { ResolvedDistribution } from './types.js';
+import type { ResolvedDistribution } from './pip-report.js';
 
 export interface PipSources {
   format: typeof SOURCES_FORMAT;

@@ -2,13 +2,12 @@
  * The installer interface. The pipeline depends only on this: the local pip installer and the
  * container installer both implement it.
  */
+import type { InstallerKind } from '../model/modes.js';
 import type { ArchName, RuntimeName } from '../runtimes.js';
+import type { ResolvedDistribution } from './pip-report.js';
 import type { PipSources } from './pip-sources.js';
 
-export const INSTALLER_CHOICES = ['auto', 'local', 'docker'] as const;
-export type InstallerChoice = (typeof INSTALLER_CHOICES)[number];
 /** The installer that actually ran ('none' when there was nothing to install). */
-export type InstallerKind = 'local' | 'docker' | 'none';
 
 export interface InstallRequest {
   /** The requirements file to install (absolute): pyslim's flattened copy, one requirement per line. */
@@ -33,18 +32,6 @@ export interface InstallRequest {
 export interface InstallResult {
   /** pip's output, credentials masked, kept for --debug and diagnostics. */
   log: string;
-}
-
-/** One distribution pip would install, from its --dry-run report. */
-export interface ResolvedDistribution {
-  name: string;
-  version: string;
-  /** The artifact's hash when the index gives one (sha256=…). */
-  hash?: string;
-  /** The artifact's path, when it is a local file. */
-  artifact?: string;
-  /** Named by URL or path in the requirements, not found on an index. */
-  direct?: boolean;
 }
 
 /** What pip would install, and what it read to decide (when that could be recorded). */

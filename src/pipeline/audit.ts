@@ -7,23 +7,14 @@
 import { ElfFormatError, compareGlibc, isSharedObjectName, readElf, type ElfInfo } from '../elf.js';
 import { PyslimError } from '../errors.js';
 import { ARCHITECTURES, RUNTIMES, type ArchName, type RuntimeName } from '../runtimes.js';
-import type { Distribution, TreeFile } from './inventory.js';
+import type { Distribution, TreeFile } from '../model/files.js';
+import type { NativeSummary } from '../model/report.js';
 
 export interface AuditOptions {
   files: readonly TreeFile[];
   distributions: readonly Distribution[];
   runtime: RuntimeName;
   arch: ArchName;
-}
-
-/** What the audit found, for the report. */
-export interface NativeSummary {
-  /** Shared objects read. */
-  sharedObjects: number;
-  /** The newest glibc any of them needs, or null when none needs a versioned glibc symbol. */
-  maxGlibc: string | null;
-  /** The file that needs maxGlibc. */
-  maxGlibcFile: string | null;
 }
 
 interface Problem {

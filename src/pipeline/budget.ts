@@ -8,43 +8,9 @@ import { PRUNE_RULES, type PruneRule } from '../rules/registry.js';
 import { RUNTIME_CORE_PACKAGES } from '../rules/runtime-packages.js';
 import { normalizeDistName } from '../python-names.js';
 import { LAMBDA_UNZIPPED_LIMIT } from '../size.js';
-import type { TreeFile } from './inventory.js';
-import type { BuildReport } from './report.js';
-
-export interface BudgetLimits {
-  /** --budget: the zip file. */
-  zipBytes: number | null;
-  /** --budget-unzipped: the unzipped content, layers included. */
-  unzippedBytes: number | null;
-  /** --budget-package name=size: a package's unzipped size after trimming. */
-  packages: { name: string; limitBytes: number }[];
-  /** --layers-size: unzipped bytes of the layers the function runs with. */
-  layersBytes: number;
-}
-
-/** One check: what was measured against what limit. */
-export interface BudgetCheck {
-  kind: 'zip' | 'unzipped' | 'package' | 'lambda-unzipped';
-  /** The package, for kind 'package'. */
-  name?: string;
-  limitBytes: number;
-  actualBytes: number;
-  ok: boolean;
-}
-
-/** A way to make the package smaller, with the bytes it would save (unzipped). */
-export interface Suggestion {
-  action: string;
-  savesBytes: number;
-}
-
-export interface BudgetResult {
-  ok: boolean;
-  checks: BudgetCheck[];
-  /** The largest packages, biggest first, for the message of a failed budget. */
-  contributors: { name: string; bytes: number; zipBytes: number }[];
-  suggestions: Suggestion[];
-}
+import type { BudgetCheck, BudgetLimits, BudgetResult, Suggestion } from '../model/budget.js';
+import type { TreeFile } from '../model/files.js';
+import type { BuildReport } from '../model/report.js';
 
 /** Checks every limit; Lambda's 250 MiB unzipped limit (layers included) always. */
 export function checkBudgets(

@@ -12,11 +12,10 @@ import path from 'node:path';
 import { PyslimError } from '../errors.js';
 import type { TargetPython } from '../installers/types.js';
 import { normalizeDistName } from '../python-names.js';
-import type { Distribution, TreeFile } from './inventory.js';
 import type { Removal } from './prune.js';
+import type { Distribution, TreeFile } from '../model/files.js';
+import type { BytecodeMode } from '../model/modes.js';
 
-export const BYTECODE_MODES = ['none', 'compile', 'only'] as const;
-export type BytecodeMode = (typeof BYTECODE_MODES)[number];
 
 /** Rule under which `--bytecode only` reports the sources it replaced. */
 export const SOURCELESS_RULE = 'sourceless';

@@ -21,16 +21,17 @@ import { PyslimError } from '../errors.js';
 import { LIBDEFLATE_VERSION } from '../zip/deflate-pool.js';
 import type { PrecompressedSource, WrittenEntry } from '../zip/writer.js';
 import { readRawEntry } from '../zip/writer.js';
-import { TASK_ROOT, compileBytecode, type BytecodeMode } from './compile.js';
+import { TASK_ROOT, compileBytecode } from './compile.js';
 import { LAYER_ROOT, layerProvidedRule, versionMismatches, type LayerInfo } from './layers.js';
 import type { Selected } from './install.js';
 import type { PreparedInput } from './input.js';
-import { takeInventory, type Distribution, type Inventory, type TreeFile } from './inventory.js';
+import { takeInventory, type Inventory } from './inventory.js';
 import { prune, type Removal } from './prune.js';
-import type { NativeSummary } from './audit.js';
 import { normalizeDistName } from '../python-names.js';
-import type { BuildReport, TrimSummary } from './report.js';
 import { stripSharedObjects } from './strip.js';
+import type { Distribution, TreeFile } from '../model/files.js';
+import type { BytecodeMode } from '../model/modes.js';
+import type { BuildReport, CacheStatus, NativeSummary, Resolution, TrimSummary } from '../model/report.js';
 
 /** A file of the layer as the manifest stores it (its content lives in the tree). */
 export interface LayerFile {
@@ -65,24 +66,6 @@ export interface DepsLayer {
   verified?: { modules: string[]; sourceTopLevel: string[] };
   /** The native-code audit of the layer's shared objects, done when it was built. */
   native?: NativeSummary;
-}
-
-/** Whether the layer came from the cache, and why it did not. */
-export interface CacheStatus {
-  status: 'hit' | 'miss' | 'disabled';
-  /** Why it missed (or 'hit'). */
-  reason: string;
-  /** How the key's resolved versions were found; null with the cache off (nothing is resolved ahead). */
-  resolution: Resolution | null;
-  /** When pip resolved: why the last build's resolution could not be reused. */
-  resolutionReason: string | null;
-  key: string | null;
-  dir: string | null;
-  /** Per stage: hit (reused), miss (ran), or ran (not cached: the function's own files). */
-  stages: Record<string, 'hit' | 'miss' | 'ran'>;
-  /** Zip entries copied from the cache as they were, and compressed in this build. */
-  reusedEntries: number;
-  compressedEntries: number;
 }
 
 export interface DepsOutcome {
@@ -125,13 +108,6 @@ export interface DepsOptions {
   signal?: AbortSignal;
   onLine?: (line: string) => void;
 }
-
-/**
- * How the resolved versions in the key were found: from the hash lock itself, reused from the
- * function's last build because the requirements pin every distribution, reused because
- * everything pip read for it is unchanged (revalidated), or asked of pip.
- */
-export type Resolution = 'locked' | 'pinned' | 'revalidated' | 'pip';
 
 /** A resolution as the key holds it, and what pip read to find it (when recorded). */
 interface PipAnswer {

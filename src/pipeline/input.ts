@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ResolvedBuildConfig } from '../config.js';
 import { targetMarkers } from '../installers/local.js';
 import { assertInstallable, resolveDependencyInput, type ResolvedInput } from '../inputs/index.js';
-import type { InstallerKind } from '../installers/types.js';
+import type { InstallerKind } from '../model/modes.js';
 
 export interface PreparedInput {
   input: ResolvedInput;

@@ -13,17 +13,7 @@ import type { PipIndexOptions } from '../inputs/index.js';
 import { createLocalInstaller } from '../installers/local.js';
 import type { Installer, TargetPython } from '../installers/types.js';
 import { ARCHITECTURES, RUNTIMES } from '../runtimes.js';
-
-/** What the report says about the container, when one ran. */
-export interface ContainerInfo {
-  engine: string;
-  engineVersion: string;
-  image: string;
-  /** The engine's local id of the image, when it has one. */
-  imageId: string | undefined;
-  platform: string;
-  user: string;
-}
+import type { ContainerInfo } from '../model/report.js';
 
 export interface Selected {
   installer: Installer;

@@ -10,42 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { importableName, normalizeDistName } from '../python-names.js';
 import { SOURCE_OUTPUT_RULE, SOURCE_RULES, type SourceEntry } from '../rules/source.js';
-
-/** Owner of the function's own files. */
-export const SOURCE_OWNER = '(source)';
-/** Owner of installed files that no RECORD claims. */
-export const UNATTRIBUTED = '(unattributed)';
-
-/** One file that may go into the zip. */
-export interface TreeFile {
-  /** Path inside the zip, with forward slashes. */
-  path: string;
-  /** Where the content is read from. */
-  abs: string;
-  size: number;
-  /** Whether the file is executable on disk; it keeps mode 0755 in the zip. */
-  executable: boolean;
-  /** Normalized distribution name, SOURCE_OWNER or UNATTRIBUTED. */
-  owner: string;
-  origin: 'deps' | 'source';
-}
-
-/** An installed distribution, read from its `*.dist-info` folder. */
-export interface Distribution {
-  /** Normalized name (PEP 503); the key everywhere else. */
-  key: string;
-  /** The name as METADATA spells it. */
-  name: string;
-  version: string;
-  /** The metadata folder, e.g. "numpy-2.2.6.dist-info". */
-  distInfo: string;
-  /** Importable top-level modules and packages. */
-  topLevel: string[];
-  /** Whether the wheel shipped a top_level.txt. */
-  hasTopLevelFile: boolean;
-  /** Raw Requires-Dist values from METADATA. */
-  requires: string[];
-}
+import { type Distribution, SOURCE_OWNER, type TreeFile, UNATTRIBUTED } from '../model/files.js';
 
 /** A part of the function folder left out by a source rule. */
 export interface SourceExclusion {

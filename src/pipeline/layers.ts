@@ -10,7 +10,7 @@ import { inspectZip } from '../inspect/inspect.js';
 import { normalizeDistName } from '../python-names.js';
 import type { PruneRule } from '../rules/registry.js';
 import { extractZipToTemp, removeExtractedTree } from '../zip/extract.js';
-import type { Distribution } from './inventory.js';
+import type { Distribution } from '../model/files.js';
 
 /** Where Lambda mounts a layer's python/ folder. */
 export const LAYER_ROOT = '/opt/python';

@@ -7,6 +7,7 @@
  */
 import { PyslimError } from '../errors.js';
 import type { PathArg, TargetPython } from '../installers/types.js';
+import type { InitProfile } from '../model/report.js';
 
 /** Owner of modules that come from the interpreter itself (the standard library). */
 export const STDLIB_OWNER = '(stdlib)';
@@ -22,21 +23,6 @@ export interface ProfileOptions {
   /** The distribution (display name) that owns a file, by its path relative to a root. */
   ownerOf: (relativePath: string) => string;
   signal?: AbortSignal;
-}
-
-/** The `init` section of the report. */
-export interface InitProfile {
-  interpreter: string;
-  handler: string;
-  runs: number;
-  /** Median wall time of importing the handler module. */
-  totalMs: number;
-  /** Median self time per distribution, largest first; (source) and (stdlib) included. */
-  packages: { name: string; ms: number; share: number }[];
-  /** The costliest modules (median self time). */
-  modules: { module: string; package: string; ms: number }[];
-  /** Module-level imports of the handler that only some code paths use (or none). */
-  deferrable: { module: string; package: string; names: string[]; usage: 'some-paths' | 'unused'; ms: number }[];
 }
 
 interface ScriptOutput {

@@ -9,8 +9,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { GlobSet } from '../glob.js';
 import { normalizeDistName } from '../python-names.js';
-import { USER_EXCLUDE_RULE, rulesForProfile, type PruneProfile, type PruneRule, type RuleTarget } from '../rules/registry.js';
-import { compareZipPaths, type Distribution, type Inventory, type TreeFile } from './inventory.js';
+import { USER_EXCLUDE_RULE, rulesForProfile, type PruneRule, type RuleTarget } from '../rules/registry.js';
+import { compareZipPaths, type Inventory } from './inventory.js';
+import type { Distribution, TreeFile } from '../model/files.js';
+import type { PruneProfile } from '../model/modes.js';
 
 export interface PruneOptions {
   inventory: Inventory;

@@ -13,11 +13,10 @@ import { PyslimError, throwIfAborted } from '../errors.js';
 import type { Exec } from '../exec.js';
 import type { TargetPython } from '../installers/types.js';
 import { ARCHITECTURES, type ArchName } from '../runtimes.js';
-import type { TreeFile } from './inventory.js';
 import type { Removal } from './prune.js';
+import type { TreeFile } from '../model/files.js';
+import type { StripMode } from '../model/modes.js';
 
-export const STRIP_MODES = ['debug', 'unneeded'] as const;
-export type StripMode = (typeof STRIP_MODES)[number];
 
 export interface StripOptions {
   /** What ships; only installed shared objects are stripped. */

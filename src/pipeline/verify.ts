@@ -10,8 +10,9 @@ import { PyslimError } from '../errors.js';
 import { compileGlobs } from '../glob.js';
 import type { PathArg, TargetPython } from '../installers/types.js';
 import { USER_EXCLUDE_RULE } from '../rules/registry.js';
-import type { Distribution } from './inventory.js';
 import type { Removal } from './prune.js';
+import type { Distribution } from '../model/files.js';
+import type { VerifySummary } from '../model/report.js';
 
 /** Top-level names that are never importable library code, even when a wheel ships them. */
 const NEVER_VERIFIED = new Set(['tests', 'test', 'docs', 'doc', 'examples', 'benchmarks', 'conftest', 'setup']);
@@ -38,21 +39,6 @@ export interface VerifyOptions {
   /** The --exclude patterns, to name the one that removed a needed file. */
   excludePatterns: readonly string[];
   signal?: AbortSignal;
-}
-
-export interface VerifySummary {
-  /** The interpreter that ran the check, or null when none was available. */
-  interpreter: string | null;
-  /** Modules imported successfully (in this build, or in the build that cached the layer). */
-  modules: string[];
-  /** Of those, the ones not imported again because the cached layer's check still holds. */
-  reused: string[];
-  /** The handler checked (module.function), or null. */
-  handler: string | null;
-  /** Modules not imported, with why. */
-  skipped: { module: string; reason: string }[];
-  /** Set when the check could not run or was limited, with why. */
-  limited: string | null;
 }
 
 interface ModuleResult {

@@ -12,7 +12,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { writeZipFile, type WrittenEntry, type ZipInputEntry } from '../zip/writer.js';
-import type { TreeFile } from './inventory.js';
+import type { TreeFile } from '../model/files.js';
 
 /**
  * The date on every entry: 1980-01-01 00:00:00, the earliest a DOS timestamp can hold. A fixed

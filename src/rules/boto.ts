@@ -17,6 +17,7 @@
  */
 import { PyslimError } from '../errors.js';
 import type { PruneRule, RuleTarget } from './registry.js';
+import type { AliasedService, ImpliedService } from '../model/report.js';
 
 /** Name under which --boto-services removals are reported. */
 export const BOTO_SERVICES_RULE = 'boto-services';
@@ -118,23 +119,6 @@ export const CREDENTIAL_SERVICES = {
   'sso-oidc': 'botocore credential chain: SSOTokenProvider (botocore/tokens.py) refreshes SSO tokens with SSO-OIDC CreateToken',
   signin: "botocore credential chain: LoginProvider (login_session in a profile, from 'aws login') refreshes with Signin CreateOAuth2Token",
 } as const satisfies Record<string, string>;
-
-/** A service kept although it was not requested. */
-export interface ImpliedService {
-  /** botocore service folder name. */
-  service: string;
-  /** Who needs it, in one line. */
-  why: string;
-}
-
-/** A requested name that is not a folder name, and the service folder it stands for. */
-export interface AliasedService {
-  /** The name as the user wrote it, lower-cased and trimmed. */
-  requested: string;
-  /** botocore service folder name (the name boto3.client() takes). */
-  service: string;
-  why: string;
-}
 
 export interface BotoServiceResolution {
   /** Service folder names to keep, requested and implied, sorted. */

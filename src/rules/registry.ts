@@ -1,3 +1,4 @@
+import type { PruneProfile } from '../model/modes.js';
 /**
  * The prune rules: what pyslim removes from installed packages, and why each removal is safe.
  *
@@ -7,8 +8,6 @@
  * pruning is the backstop, not the plan.
  */
 
-export const PRUNE_PROFILES = ['none', 'safe', 'aggressive'] as const;
-export type PruneProfile = (typeof PRUNE_PROFILES)[number];
 
 /** A file of the installed tree, as the rules see it. */
 export interface RuleTarget {

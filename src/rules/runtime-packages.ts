@@ -10,9 +10,10 @@
  *
  * This module is pure: it reads Distribution objects and returns names and a PruneRule.
  */
-import type { Distribution } from '../pipeline/inventory.js';
 import { normalizeDistName, requirementName } from '../python-names.js';
 import type { PruneRule } from './registry.js';
+import type { Distribution } from '../model/files.js';
+import type { KeptRuntimePackage } from '../model/report.js';
 
 /** Name under which --exclude-runtime-packages removals are reported. */
 export const RUNTIME_PROVIDED_RULE = 'runtime-provided';
@@ -26,14 +27,6 @@ export type RuntimeCorePackage = (typeof RUNTIME_CORE_PACKAGES)[number];
 export type RuntimeConditionalPackage = (typeof RUNTIME_CONDITIONAL_PACKAGES)[number];
 
 const CONDITIONAL: ReadonlySet<string> = new Set(RUNTIME_CONDITIONAL_PACKAGES);
-
-/** A runtime-provided package that stays in the zip, and the kept distributions that require it. */
-export interface KeptRuntimePackage {
-  /** Normalized name. */
-  name: RuntimeConditionalPackage;
-  /** Normalized names of the kept distributions whose Requires-Dist names it, sorted. */
-  requiredBy: string[];
-}
 
 /**
  * A kept distribution that asks for a version range of an excluded package: on Lambda it gets

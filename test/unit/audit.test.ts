@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ELF_MACHINES } from '../../src/elf.js';
 import { auditNativeCode } from '../../src/pipeline/audit.js';
-import type { Distribution, TreeFile } from '../../src/pipeline/inventory.js';
 import { craftElf } from '../helpers/elf-builder.js';
 import { rejection } from '../helpers/fake-exec.js';
 import { removeTree, tempDir } from '../helpers/lambda.js';
+import type { Distribution, TreeFile } from '../../src/model/files.js';
 
 const dir = tempDir();
 afterAll(() => removeTree(dir));

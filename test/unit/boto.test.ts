@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileGlobs } from '../../src/glob.js';
 import { PyslimError } from '../../src/errors.js';
-import type { TreeFile } from '../../src/pipeline/inventory.js';
 import { ruleFor } from '../../src/pipeline/prune.js';
-import {
-  CREDENTIAL_SERVICES,
-  SERVICE_ID_ALIASES,
-  botoDataBytes,
-  botoServicesRule,
-  editDistance,
-  listBotoServices,
-  nearServiceNames,
-  resolveBotoServices,
-} from '../../src/rules/boto.js';
+import { CREDENTIAL_SERVICES, SERVICE_ID_ALIASES, botoDataBytes, botoServicesRule, editDistance, listBotoServices, nearServiceNames, resolveBotoServices } from '../../src/rules/boto.js';
+import type { TreeFile } from '../../src/model/files.js';
 
 // A slice of the real botocore/data folder list (botocore 1.43), enough for aliases and near matches.
 const AVAILABLE = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXIT_CODES, exitCodeFor } from '../../src/cli/exit-codes.js';
+import { EXIT_CODES, exitCodeFor } from '../../src/exit-codes.js';
 import { ERROR_CODES, PyslimError, type ErrorCode } from '../../src/errors.js';
 
 describe('exitCodeFor', () => {

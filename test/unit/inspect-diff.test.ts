@@ -5,9 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { renderDiffTable, renderInspectTable, summarizeDiff } from '../../src/cli/render-inspect.js';
 import { diffReports, readComparable, snapshotFromBuildReport, type SizeSnapshot } from '../../src/inspect/diff.js';
 import type { InspectReport } from '../../src/inspect/inspect.js';
-import type { BuildReport, PackageReport } from '../../src/pipeline/report.js';
 import { removeTree, tempDir } from '../helpers/lambda.js';
 import { quietSections } from '../helpers/report.js';
+import type { BuildReport, PackageReport } from '../../src/model/report.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach(removeTree));

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/cli/render-markdown.js';
 import { diffReports, snapshotFromBuildReport } from '../../src/inspect/diff.js';
-import type { BuildReport, PackageReport } from '../../src/pipeline/report.js';
 import { quietSections } from '../helpers/report.js';
+import type { BuildReport, PackageReport } from '../../src/model/report.js';
 
 const pkg = (name: string, version: string, before: number, after: number, zip: number): PackageReport => ({
   name,

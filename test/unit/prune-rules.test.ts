@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileGlobs } from '../../src/glob.js';
-import type { TreeFile } from '../../src/pipeline/inventory.js';
 import { ruleFor } from '../../src/pipeline/prune.js';
 import { PRUNE_RULES, rulesForProfile } from '../../src/rules/registry.js';
+import type { TreeFile } from '../../src/model/files.js';
 
 const file = (path: string, owner = 'pkg', origin: TreeFile['origin'] = 'deps'): TreeFile => ({
   path,

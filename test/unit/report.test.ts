@@ -1,8 +1,9 @@
 import { noBudgets, quietSections } from '../helpers/report.js';
 import { describe, expect, it } from 'vitest';
-import { SOURCE_OWNER, UNATTRIBUTED, type Distribution, type Inventory, type TreeFile } from '../../src/pipeline/inventory.js';
+import type { Inventory } from '../../src/pipeline/inventory.js';
 import type { PruneResult } from '../../src/pipeline/prune.js';
 import { createReport } from '../../src/pipeline/report.js';
+import { type Distribution, SOURCE_OWNER, type TreeFile, UNATTRIBUTED } from '../../src/model/files.js';
 
 const f = (path: string, size: number, owner: string, origin: TreeFile['origin'] = 'deps'): TreeFile => ({
   path,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileGlobs } from '../../src/glob.js';
-import type { Distribution, TreeFile } from '../../src/pipeline/inventory.js';
 import { ruleFor } from '../../src/pipeline/prune.js';
 import { normalizeDistName } from '../../src/python-names.js';
 import { planRuntimeExclusion, requiredDistributions, runtimePackagesRule } from '../../src/rules/runtime-packages.js';
+import type { Distribution, TreeFile } from '../../src/model/files.js';
 
 // Requires-Dist values as the real wheels write them (boto3 1.43, botocore 1.43, requests 2.32, pandas 2.2).
 const REQUIRES: Record<string, string[]> = {

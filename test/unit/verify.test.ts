@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Distribution, TreeFile } from '../../src/pipeline/inventory.js';
 import { modulesToVerify, prunedCause } from '../../src/pipeline/verify.js';
+import type { Distribution, TreeFile } from '../../src/model/files.js';
 
 const removal = (path: string, rule: string) => ({ file: { path, abs: `/x/${path}`, size: 1, executable: false, owner: 'p', origin: 'deps' } as TreeFile, rule });
 const dist = (name: string, topLevel: string[]): Distribution => ({ key: name, name, version: '1', distInfo: `${name}-1.dist-info`, topLevel, hasTopLevelFile: true, requires: [] });

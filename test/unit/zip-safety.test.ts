@@ -10,14 +10,7 @@ import { isPyslimError, type PyslimError } from '../../src/errors.js';
 import { extractZipSafely, extractZipToTemp, removeExtractedTree } from '../../src/zip/extract.js';
 import { nameProblem, normalizeEntryName, openZipSafely, type ZipLimits } from '../../src/zip/reader.js';
 import { removeTree, tempDir } from '../helpers/lambda.js';
-import {
-  localHeaderOffset,
-  patchCentralEntry,
-  shiftCentralDirectoryOffset,
-  truncateFile,
-  writeZipWithPython,
-  type ZipSpec,
-} from '../helpers/zips.js';
+import { localHeaderOffset, patchCentralEntry, shiftCentralDirectoryOffset, truncateFile, writeZipWithPython, type ZipSpec } from '../helpers/zips.js';
 
 const dirs: string[] = [];
 const scratch = () => {

@@ -2,7 +2,7 @@
  * The exit-code contract, in one pure function. The README documents the same table; CI scripts
  * depend on it, so codes never change meaning.
  */
-import { isPyslimError, type ErrorKind } from '../errors.js';
+import { isPyslimError, type ErrorKind } from './errors.js';
 
 export const EXIT_CODES = {
   /** The build succeeded (warnings, if any, were printed). */

@@ -1,0 +1,222 @@
+/**
+ * The build report: the one object that `build()` returns, `--json` writes, and the table, the
+ * markdown summary, budgets and diffs read. Types only; src/pipeline/report.ts builds it.
+ */
+import type { ArchName, RuntimeName } from '../runtimes.js';
+import type { BuildWarning } from '../warnings.js';
+import type { BudgetResult } from './budget.js';
+import type { BytecodeMode, InstallerKind, PruneProfile, StripMode } from './modes.js';
+
+/** What one rule removed. */
+export interface RuleTotal {
+  name: string;
+  files: number;
+  bytes: number;
+}
+
+/** Sizes are unzipped content bytes unless the field says otherwise. */
+export interface PackageReport {
+  name: string;
+  version: string;
+  filesBefore: number;
+  filesAfter: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Compressed bytes of the package's entries inside the zip. */
+  zipBytes: number;
+  /** What each rule removed from this package, largest first. */
+  removed: RuleTotal[];
+}
+
+/** What --exclude-runtime-packages and --boto-services decided. */
+export interface TrimSummary {
+  runtimePackages: { excluded: string[]; keptBecause: KeptRuntimePackage[] } | null;
+  botoServices: { kept: string[]; implied: ImpliedService[]; aliased: AliasedService[] } | null;
+  /** Packages left out because a layer (--with-layer) provides them. */
+  layerProvided: string[] | null;
+}
+
+/** A runtime-provided package that stays in the zip, and the kept distributions that require it. */
+export interface KeptRuntimePackage {
+  /** Normalized name: python-dateutil, six or urllib3. */
+  name: string;
+  /** Normalized names of the kept distributions whose Requires-Dist names it, sorted. */
+  requiredBy: string[];
+}
+
+/** A service kept although it was not requested. */
+export interface ImpliedService {
+  /** botocore service folder name. */
+  service: string;
+  /** Who needs it, in one line. */
+  why: string;
+}
+
+/** A requested name that is not a folder name, and the service folder it stands for. */
+export interface AliasedService {
+  /** The name as the user wrote it, lower-cased and trimmed. */
+  requested: string;
+  /** botocore service folder name (the name boto3.client() takes). */
+  service: string;
+  why: string;
+}
+
+/** What the report says about the container, when one ran. */
+export interface ContainerInfo {
+  engine: string;
+  engineVersion: string;
+  image: string;
+  /** The engine's local id of the image, when it has one. */
+  imageId: string | undefined;
+  platform: string;
+  user: string;
+}
+
+/** What the audit found, for the report. */
+export interface NativeSummary {
+  /** Shared objects read. */
+  sharedObjects: number;
+  /** The newest glibc any of them needs, or null when none needs a versioned glibc symbol. */
+  maxGlibc: string | null;
+  /** The file that needs maxGlibc. */
+  maxGlibcFile: string | null;
+}
+
+export interface VerifySummary {
+  /** The interpreter that ran the check, or null when none was available. */
+  interpreter: string | null;
+  /** Modules imported successfully (in this build, or in the build that cached the layer). */
+  modules: string[];
+  /** Of those, the ones not imported again because the cached layer's check still holds. */
+  reused: string[];
+  /** The handler checked (module.function), or null. */
+  handler: string | null;
+  /** Modules not imported, with why. */
+  skipped: { module: string; reason: string }[];
+  /** Set when the check could not run or was limited, with why. */
+  limited: string | null;
+}
+
+/** The `init` section of the report. */
+export interface InitProfile {
+  interpreter: string;
+  handler: string;
+  runs: number;
+  /** Median wall time of importing the handler module. */
+  totalMs: number;
+  /** Median self time per distribution, largest first; (source) and (stdlib) included. */
+  packages: { name: string; ms: number; share: number }[];
+  /** The costliest modules (median self time). */
+  modules: { module: string; package: string; ms: number }[];
+  /** Module-level imports of the handler that only some code paths use (or none). */
+  deferrable: { module: string; package: string; names: string[]; usage: 'some-paths' | 'unused'; ms: number }[];
+}
+
+/**
+ * How the resolved versions in the key were found: from the hash lock itself, reused from the
+ * function's last build because the requirements pin every distribution, reused because
+ * everything pip read for it is unchanged (revalidated), or asked of pip.
+ */
+export type Resolution = 'locked' | 'pinned' | 'revalidated' | 'pip';
+
+/** Whether the layer came from the cache, and why it did not. */
+export interface CacheStatus {
+  status: 'hit' | 'miss' | 'disabled';
+  /** Why it missed (or 'hit'). */
+  reason: string;
+  /** How the key's resolved versions were found; null with the cache off (nothing is resolved ahead). */
+  resolution: Resolution | null;
+  /** When pip resolved: why the last build's resolution could not be reused. */
+  resolutionReason: string | null;
+  key: string | null;
+  dir: string | null;
+  /** Per stage: hit (reused), miss (ran), or ran (not cached: the function's own files). */
+  stages: Record<string, 'hit' | 'miss' | 'ran'>;
+  /** Zip entries copied from the cache as they were, and compressed in this build. */
+  reusedEntries: number;
+  compressedEntries: number;
+}
+
+export interface BuildReport {
+  pyslimVersion: string;
+  runtime: RuntimeName;
+  arch: ArchName;
+  /** The installer that ran: local, docker, or none when there were no requirements. */
+  installer: InstallerKind;
+  /** Why that installer ran. */
+  installerReason: string;
+  /** The requirements file installed, or null. */
+  requirements: string | null;
+  /** The engine, image and user of the container installer, or null when it did not run. */
+  container: ContainerInfo | null;
+  output: {
+    path: string;
+    /** Size of the zip file itself. */
+    bytes: number;
+    /** Entries in the zip, folders included. */
+    entries: number;
+    /** Sum of the files' unzipped sizes. */
+    unzippedBytes: number;
+    sha256: string;
+  };
+  /** Installed distributions, largest after pruning first. */
+  packages: PackageReport[];
+  /** Installed files no distribution's RECORD claims. */
+  unattributed: Omit<PackageReport, 'name' | 'version'>;
+  /** The function's own files that ship, and what the source rules left out. */
+  source: { files: number; bytes: number; zipBytes: number; excluded: { path: string; rule: string }[] };
+  /** Everything installed plus the source, before and after pruning. bytesAfter equals output.unzippedBytes. */
+  totals: { filesBefore: number; filesAfter: number; bytesBefore: number; bytesAfter: number };
+  /** Savings by rule, largest first. */
+  rules: RuleTotal[];
+  /** The prune profile applied. */
+  profile: PruneProfile;
+  runtimePackages: TrimSummary['runtimePackages'];
+  botoServices: TrimSummary['botoServices'];
+  /** Whether this zip is a Lambda layer (everything under python/). */
+  layer: boolean;
+  /** Layers the function runs with (--with-layer): what they provide and weigh. */
+  withLayers: { path: string; packages: number; unzippedBytes: number; provides: string[] }[];
+  /** What --strip did, or null without it. */
+  strip: {
+    mode: StripMode;
+    tool: string;
+    /** Files stripped. */
+    files: number;
+    savedBytes: number;
+    /** Files left unstripped because the stripped copy would not load, with why. */
+    refused: { path: string; reason: string }[];
+  } | null;
+  /** The native-code audit: every shared object matched the architecture and the runtime's glibc. */
+  native: NativeSummary;
+  /** The import check, or null with --no-verify. */
+  verify: VerifySummary | null;
+  /** Bytecode shipped: unchecked-hash .pyc compiled by the runtime's interpreter, or none. */
+  bytecode: {
+    mode: BytecodeMode;
+    /** The interpreter that compiled, or null. */
+    interpreter: string | null;
+    /** .pyc files written, and their bytes. */
+    files: number;
+    bytes: number;
+    /** Files Python cannot compile (they ship as they are). */
+    failed: { file: string; error: string }[];
+    /** Distributions that kept their sources under `only`. */
+    keptSources: string[];
+  };
+  /** The init-time profile (--profile), or null. */
+  init: InitProfile | null;
+  /** The --budget check on the zip's size, or null without one. */
+  budget: { limitBytes: number; ok: boolean } | null;
+  /** Every size check (--budget, --budget-unzipped, --budget-package, Lambda's 250 MiB), contributors and what would cut them. */
+  budgets: BudgetResult;
+  /** Milliseconds per stage. */
+  timings: Record<string, number>;
+  warnings: BuildWarning[];
+  /** The dependency input: its kind, the files read, and the set pip resolved (name==version), or null without one. */
+  input: { kind: string; files: string[]; requireHashes: boolean; resolved: string[]; localPaths: string[] } | null;
+  /** The dependency cache: hit or miss and why, per stage, and how many zip entries were reused. */
+  cache: CacheStatus | null;
+  /** The build's temp folder, only when it was kept (--keep-temp). */
+  workDir?: string;
+}
