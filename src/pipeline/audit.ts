@@ -73,3 +73,13 @@ function auditError(problems: Problem[], options: AuditOptions): PyslimError {
     details: problems.map((p) => `${p.file.path} (${owner(p.file)}) ${p.what}`).join('\n'),
   });
 }
+
+/** The audit of the cached layer plus that of the function's own files. */
+export function mergeNative(layer: NativeSummary, source: NativeSummary): NativeSummary {
+  const newer = source.maxGlibc && (!layer.maxGlibc || compareGlibc(source.maxGlibc, layer.maxGlibc) > 0);
+  return {
+    sharedObjects: layer.sharedObjects + source.sharedObjects,
+    maxGlibc: newer ? source.maxGlibc : layer.maxGlibc,
+    maxGlibcFile: newer ? source.maxGlibcFile : layer.maxGlibcFile,
+  };
+}

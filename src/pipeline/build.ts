@@ -1,48 +1,46 @@
 /**
- * The orchestrator. Two layers, one chain:
+ * The orchestrator: one build, read top to bottom as its chain.
  *
- *   dependencies (cached): install → inventory → prune (→ strip) → compile      deps.ts
- *   the function's files:  inventory → prune → compile
- *   together:              audit → verify (→ profile) → zip → report
+ *   the function's files:   inventory → prune                      (beside the dependency input)
+ *   the dependencies:       install → inventory → prune (→ strip) → compile   cached, deps/cache.ts
+ *   the function's files:   compile                                 (beside the dependencies)
+ *   together:               merge → audit → verify (→ profile) → zip → report → publish
  *
  * It only chains the stages, times them, and owns the temp folder and the final rename, so that
  * a failed or interrupted build leaves nothing behind and never a partial zip at the output path.
+ * A warm rebuild may start from what the function's last build found; if that proves wrong before
+ * publishing, the build restarts once (build-warm-start.ts says when and why).
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PYSLIM_VERSION } from '../assets.js';
+import { DepsCache } from '../cache/store.js';
 import { resolveBuildConfig, type ResolvedBuildConfig } from '../config.js';
 import { PyslimError, throwIfAborted } from '../errors.js';
 import { execSubprocess } from '../exec.js';
-import type { HostPython } from '../installers/host-python.js';
-import type { TargetPython } from '../installers/types.js';
+import type { BuildOptions } from '../model/options.js';
+import type { ProgressEvent } from '../model/progress.js';
+import type { BuildReport } from '../model/report.js';
+import { normalizeDistName } from '../python-names.js';
 import { LAMBDA_DIRECT_UPLOAD_LIMIT } from '../size.js';
 import type { BuildWarning } from '../warnings.js';
-import { DepsCache } from '../cache/store.js';
-import { compareGlibc } from '../elf.js';
-import { auditNativeCode } from './audit.js';
-import { compileBytecode } from './compile.js';
-import { normalizeDistName } from '../python-names.js';
-import { bytecodePrefix, dependencyLayer, layerRemovals, layerTreeFiles, type DepsLayer, type DepsOutcome } from './deps.js';
-import { LAYER_FOLDER, loadLayers } from './layers.js';
-import { hostPythonForRuntime, indexFlagsWith, noPythonReason, probeHostPython, probedPythonIs, rememberedHostPython, selectInstaller, type Selected } from './install.js';
-import { checkInstallable, prepareInput } from './input.js';
+import { auditNativeCode, mergeNative } from './audit.js';
+import { withWarmStart, type WarmStart } from './build-warm-start.js';
+import { compileBytecode, summarizeBytecode } from './compile.js';
+import { cacheReport, dependencyLayer, type DepsOutcome } from './deps/cache.js';
+import { bytecodePrefix, layerRemovals, layerTreeFiles, type DepsLayer } from './deps/stages.js';
+import { prepareInput } from './input.js';
+import { chooseInstallTarget, installProgress, probeHostPython, requireTargetPython } from './install.js';
 import { stageSourceFiles, takeInventory, type Inventory } from './inventory.js';
-import { profileInit } from './profile.js';
+import { LAYER_FOLDER, loadLayers } from './layers.js';
+import { mergeTrees } from './merge.js';
+import { inferHandler, ownerLookup, profileInit } from './profile.js';
 import { prune, type Removal } from './prune.js';
 import { createReport } from './report.js';
 import { verifyImports } from './verify.js';
 import { writeZip } from './zip.js';
-import { type TreeFile, UNATTRIBUTED } from '../model/files.js';
-import type { InstallerKind } from '../model/modes.js';
-import type { BuildOptions } from '../model/options.js';
-import type { ProgressEvent } from '../model/progress.js';
-import type { BuildReport, CacheStatus, ContainerInfo, NativeSummary } from '../model/report.js';
-
-/** Rule name for installed files that a file of the function replaces at the same path. */
-export const SHADOWED_RULE = 'shadowed-by-source';
 
 const EMPTY_LAYER: DepsLayer = {
   distributions: [],
@@ -57,30 +55,14 @@ const EMPTY_LAYER: DepsLayer = {
   resolved: [],
 };
 
-/**
- * A build that started from its last build's host Python or resolution learned that one of them
- * changed; nothing was published.
- */
-class AssumptionFailed extends Error {}
-
 export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const config = await resolveBuildConfig(options);
-  try {
-    return await buildOnce(config, options, true);
-  } catch (error) {
-    if (!(error instanceof AssumptionFailed)) throw error;
-    // Nothing was published: start over with what the probe and pip found.
-    return buildOnce(config, options, false);
-  }
+  return withWarmStart(config, options.exec ?? execSubprocess, (warm) => buildOnce(config, options, warm));
 }
 
-async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, mayAssume: boolean): Promise<BuildReport> {
-  const exec = options.exec ?? execSubprocess;
-  const { signal } = options;
-  const emit = (event: ProgressEvent) => options.onProgress?.(event);
-  const warnings: BuildWarning[] = [];
-  const timings: Record<string, number> = {};
-  const stage = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+/** Runs a named stage: checks for an abort, reports progress, adds its wall time to `timings`. */
+function stageRunner(emit: (event: ProgressEvent) => void, signal: AbortSignal | undefined, timings: Record<string, number>) {
+  return async <T>(name: string, run: () => Promise<T>): Promise<T> => {
     throwIfAborted(signal);
     emit({ stage: name, status: 'start' });
     const started = performance.now();
@@ -91,16 +73,22 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
       emit({ stage: name, status: 'done' });
     }
   };
+}
+
+async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, warm: WarmStart): Promise<BuildReport> {
+  const exec = options.exec ?? execSubprocess;
+  const { signal } = options;
+  const emit = (event: ProgressEvent) => options.onProgress?.(event);
+  const warnings: BuildWarning[] = [];
+  const timings: Record<string, number> = {};
+  const stage = stageRunner(emit, signal, timings);
 
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pyslim-'));
   const srcDir = path.join(work, 'src');
   let tempZip: string | undefined;
   let deps: DepsOutcome | undefined;
-  let releaseLayers: (() => Promise<void>) | undefined;
   let layerBuild: Promise<DepsOutcome> | undefined;
-  let assumedPython: HostPython | undefined;
-  const assumptionsHold = async () =>
-    (!assumedPython || (await probedPythonIs(config, exec, assumedPython))) && (!deps?.confirm || (await deps.confirm()));
+  let releaseLayers: (() => Promise<void>) | undefined;
   try {
     // Slow lookups start at once: the host Python (a subprocess) and, while it runs, the cache
     // entry this function used last, which is the one a rebuild after a source edit needs.
@@ -111,8 +99,9 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     const layers = withLayers.layers;
     const last = await cache?.last(config.dir);
     if (last) cache!.prefetch(last.key);
-    if (mayAssume && config.installer === 'local') assumedPython = rememberedHostPython(last?.hostPython);
-    // The dependency input and the function's own files are read side by side.
+    const assumedPython = warm.assumeHostPython(last?.hostPython);
+
+    // inventory → prune of the function's own files, while the dependency input is read.
     const [prepared, source] = await Promise.all([
       prepareInput(config, work),
       stage('inventory', () => takeInventory({ depsDir: null, sourceDir: config.dir, ownOutputs: config.ownOutputs })),
@@ -120,40 +109,28 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     const sourcePruned = await prune({ inventory: source, profile: 'none', exclude: config.exclude, keep: config.keep, depsDir: null });
     const stagedSource = await stageSourceFiles(sourcePruned.kept, srcDir);
 
-    let installer: InstallerKind = 'none';
-    let installerReason = 'no dependency file: only the source is packaged';
-    let container: ContainerInfo | null = null;
-    let python: TargetPython | null;
-    let noPython: string | undefined;
-    let selected: Selected | undefined;
-    if (prepared) {
-      selected = await selectInstaller(config, exec, indexFlagsWith(config, prepared.input.pipOptions), assumedPython);
-      checkInstallable(prepared, selected.installer.kind);
-      ({ kind: installer, reason: installerReason } = selected.installer);
-      container = selected.container;
-      python = await selected.installer.targetPython();
-      noPython = python ? undefined : noPythonReason(config);
-    } else {
-      ({ targetPython: python, noTargetPython: noPython } = await hostPythonForRuntime(config, exec));
-    }
+    // The installer, and the runtime's interpreter that compiles and imports.
+    const target = await chooseInstallTarget(config, exec, prepared, assumedPython);
+    const { python, noPython } = target;
     const bytecodeMode = config.bytecode ?? (python ? 'compile' : 'none');
-    const compilePython = bytecodeMode === 'none' ? null : requirePython(python, noPython, `--bytecode ${bytecodeMode}`);
+    const compilePython = bytecodeMode === 'none' ? null : requireTargetPython(python, noPython, `--bytecode ${bytecodeMode}`);
 
-    // The dependency layer (from the cache, or built) and the function's bytecode, side by side.
+    // install → inventory → prune (→ strip) → compile of the dependencies (or the cached layer),
+    // beside the compile of the function's own files.
     layerBuild =
-      prepared && selected
+      prepared && target.selected
         ? dependencyLayer({
             config,
             exec,
             prepared,
-            selected,
+            selected: target.selected,
             python,
             bytecode: bytecodeMode,
             workDir: work,
             cache,
             layers,
             stage,
-            assumeResolution: mayAssume,
+            assumeResolution: warm.mayAssume,
             signal,
             onLine: installProgress(emit),
           })
@@ -161,7 +138,8 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     const [layerOutcome, compiledSource] = await Promise.all([
       layerBuild,
       compilePython
-        ? stage('compile', () => compileBytecode({
+        ? stage('compile', () =>
+            compileBytecode({
               files: stagedSource,
               mode: bytecodeMode as Exclude<typeof bytecodeMode, 'none'>,
               python: compilePython,
@@ -170,47 +148,37 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
               distributions: [],
               prefix: bytecodePrefix(config),
               signal,
-            }))
+            }),
+          )
         : undefined,
     ]);
     deps = layerOutcome;
+    warm.assumeResolution(deps?.confirm);
     const layer = deps?.layer ?? EMPTY_LAYER;
     const depsDir = deps?.depsDir ?? null;
     warnings.push(...layer.warnings);
 
-    // Together: a function file replaces an installed file (and its bytecode) at the same path.
-    const depsFiles = depsDir ? layerTreeFiles(layer.files, depsDir) : [];
-    const shadowing = resolveShadowing([...depsFiles, ...(compiledSource?.files ?? stagedSource)].sort(byPath), warnings);
-    const files = shadowing.files;
-    const removed: Removal[] = [...(deps ? layerRemovals(layer) : []), ...sourcePruned.removed, ...shadowing.shadowed];
+    // merge: one tree, where a function file replaces an installed file (and its bytecode) at the same path.
+    const merged = mergeTrees(depsDir ? layerTreeFiles(layer.files, depsDir) : [], compiledSource?.files ?? stagedSource, warnings);
+    const files = merged.files;
+    const removed: Removal[] = [...(deps ? layerRemovals(layer) : []), ...sourcePruned.removed, ...merged.shadowed];
+    const bytecode = summarizeBytecode({
+      mode: bytecodeMode,
+      interpreter: compilePython?.description ?? null,
+      fromLayer: layer.bytecode,
+      fromSource: compiledSource,
+      asked: config.bytecode,
+      noPython,
+      warnings,
+    });
 
-    let bytecode: BuildReport['bytecode'] = { mode: 'none', interpreter: null, files: 0, bytes: 0, failed: [], keptSources: [] };
-    if (compilePython && compiledSource) {
-      const fromLayer = layer.bytecode ?? { files: 0, bytes: 0, failed: [], keptSources: [] };
-      bytecode = {
-        mode: bytecodeMode,
-        interpreter: compilePython.description,
-        files: fromLayer.files + compiledSource.compiled,
-        bytes: fromLayer.bytes + compiledSource.compiledBytes,
-        failed: [...fromLayer.failed, ...compiledSource.failed],
-        keptSources: fromLayer.keptSources,
-      };
-      if (bytecodeMode === 'only') {
-        const kept = bytecode.keptSources.length ? `; ${bytecode.keptSources.join(', ')} keep their sources (they read them at runtime)` : '';
-        warnings.push({ code: 'SOURCES_REMOVED', message: `--bytecode only: installed packages ship without .py sources, so their tracebacks show no source lines${kept}` });
-      }
-    } else if (config.bytecode === undefined) {
-      warnings.push({
-        code: 'BYTECODE_NONE',
-        message: `no bytecode compiled: every cold start compiles each module it imports (imports of pandas, boto3, pydantic and requests measured 2.6× slower); ${noPython ?? 'no interpreter for the runtime is available'}`,
-      });
-    }
-
-    // A cached layer was audited when it was built; only the function's own files are read again.
+    // audit: a cached layer was audited when it was built; only the function's own files are read again.
     const audited = deps?.cache.status === 'hit' && layer.native ? files.filter((f) => f.origin === 'source') : files;
     const fresh = await stage('audit', () => auditNativeCode({ files: audited, distributions: layer.distributions, runtime: config.runtime, arch: config.arch }));
     const native = audited === files ? fresh : mergeNative(layer.native!, fresh);
     if (deps?.store) layer.native = await auditNativeCode({ files: files.filter((f) => f.origin === 'deps'), distributions: layer.distributions, runtime: config.runtime, arch: config.arch });
+
+    // verify: the import check, on the tree as it ships.
     const roots = [srcDir, ...(depsDir ? [depsDir] : [])];
     const sourceTopLevel = [...new Set(source.files.map((f) => f.path.split('/')[0]!.replace(/\.py$/, '')))].sort();
     const stillVerified = deps?.cache.status === 'hit' && layer.verified && sourceTopLevel.every((name) => layer.verified!.sourceTopLevel.includes(name));
@@ -237,20 +205,22 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     if (verify?.limited) warnings.push({ code: 'NO_TARGET_INTERPRETER', message: `import check skipped: ${verify.limited}` });
     if (verify && !verify.limited && deps?.store) layer.verified = { modules: verify.modules, sourceTopLevel };
 
+    // profile (--profile): what importing the handler costs at init.
     const init = config.profile
       ? await stage('profile', () =>
           profileInit({
-            python: requirePython(python, noPython, '--profile'),
+            python: requireTargetPython(python, noPython, '--profile'),
             roots,
             fallbackRoots,
             handler: config.handler ?? inferHandler(files),
             runs: config.profileRuns,
-            ownerOf: ownerLookup(layer, source, files),
+            ownerOf: ownerLookup(layer.distributions, [layer.before, source.files, files]),
             signal,
           }),
         )
       : null;
 
+    // zip, into a temp file beside the output.
     const zipped = await stage('zip', () =>
       writeZip({
         files,
@@ -265,10 +235,12 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     if (zipped.bytes > LAMBDA_DIRECT_UPLOAD_LIMIT) {
       warnings.push({ code: 'DIRECT_UPLOAD_LIMIT', message: `the zip is over 50 MiB (${zipped.bytes} bytes), Lambda's limit for direct upload: deploy it through S3` });
     }
-    // Before anything is published: what was assumed from the last build still holds.
-    if (!(await assumptionsHold())) throw new AssumptionFailed();
+
+    // Nothing is published until what was assumed from the last build is confirmed.
+    await warm.checkBeforePublishing();
     if (deps?.store) await stage('cache', () => deps!.store!(zipped.written, zipped.tempPath));
 
+    // report
     const inventory: Inventory = {
       files: [...layerTreeFiles(layer.before, depsDir ?? ''), ...source.files],
       distributions: layer.distributions,
@@ -278,10 +250,10 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
       pyslimVersion: PYSLIM_VERSION,
       runtime: config.runtime,
       arch: config.arch,
-      installer,
-      installerReason,
+      installer: target.installer,
+      installerReason: target.reason,
       requirements: prepared ? prepared.input.files[0]! : null,
-      container,
+      container: target.container,
       inventory,
       pruned: { kept: files, removed, added: [] },
       zipped: files,
@@ -312,15 +284,15 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
       : null;
     report.cache = cacheReport(deps?.cache, deps?.precompressed ?? null, files);
     if (config.keepTemp) report.workDir = work;
+
+    // publish: the zip takes its place only now.
     throwIfAborted(signal);
     await fs.rename(zipped.tempPath, config.out);
     tempZip = undefined;
     return report;
   } catch (error) {
     if (signal?.aborted) throw error instanceof PyslimError ? error : new PyslimError('INTERRUPTED', 'build interrupted');
-    // A failure may be the fault of an assumption: the probe and pip decide.
-    if (!(error instanceof AssumptionFailed) && !(await assumptionsHold())) throw new AssumptionFailed();
-    throw error;
+    throw await warm.explainFailure(error);
   } finally {
     if (tempZip) await fs.rm(tempZip, { force: true });
     // When the function's own bytecode failed first, the layer may still be on its way.
@@ -330,81 +302,4 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, may
     await releaseLayers?.();
     if (!config.keepTemp) await fs.rm(work, { recursive: true, force: true });
   }
-}
-
-/** The audit of the cached layer plus that of the function's own files. */
-function mergeNative(layer: NativeSummary, source: NativeSummary): NativeSummary {
-  const newer = source.maxGlibc && (!layer.maxGlibc || compareGlibc(source.maxGlibc, layer.maxGlibc) > 0);
-  return {
-    sharedObjects: layer.sharedObjects + source.sharedObjects,
-    maxGlibc: newer ? source.maxGlibc : layer.maxGlibc,
-    maxGlibcFile: newer ? source.maxGlibcFile : layer.maxGlibcFile,
-  };
-}
-
-const byPath = (a: TreeFile, b: TreeFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-
-/** pip announces each distribution it resolves with "Collecting" (or "Processing" for files). */
-function installProgress(emit: (event: ProgressEvent) => void): (line: string) => void {
-  let collected = 0;
-  return (line) => {
-    const found = /^\s*(?:Collecting|Processing) (\S+)/.exec(line);
-    if (!found) return;
-    const name = path.basename(found[1]!).replace(/-\d.*\.(whl|tar\.gz|zip)$/, '');
-    emit({ stage: 'install', status: 'progress', current: ++collected, message: `installing package ${collected} (${name})` });
-  };
-}
-
-/** The cache's part of the report: per stage, and how many zip entries were copied as they were. */
-function cacheReport(status: CacheStatus | undefined, precompressed: ReadonlyMap<string, unknown> | null, files: readonly TreeFile[]): BuildReport['cache'] {
-  if (!status) return null;
-  const reused = precompressed ? files.filter((f) => precompressed.has(f.path)).length : 0;
-  return { ...status, stages: { ...status.stages, zip: reused > 0 ? 'hit' : 'miss' }, reusedEntries: reused, compressedEntries: files.length - reused };
-}
-
-function requirePython(python: TargetPython | null, why: string | undefined, option: string): TargetPython {
-  if (python) return python;
-  throw new PyslimError('NO_TARGET_PYTHON', `${option} needs the runtime's interpreter: ${why ?? 'none is available'}`);
-}
-
-/** The handler module for --profile without --handler: the names the Lambda console and tools use. */
-function inferHandler(files: readonly TreeFile[]): string {
-  const candidates: [string, string][] = [
-    ['lambda_function.py', 'lambda_function.lambda_handler'],
-    ['handler.py', 'handler.handler'],
-    ['app.py', 'app.handler'],
-    ['main.py', 'main.handler'],
-  ];
-  const found = candidates.find(([file]) => files.some((f) => f.origin === 'source' && f.path === file));
-  if (found) return found[1];
-  throw new PyslimError('INVALID_OPTION', '--profile needs the handler', { hint: 'Pass --handler module.function, e.g. --handler app.handler' });
-}
-
-/** The distribution (display name) owning a file that ships or was left out for the runtime. */
-function ownerLookup(layer: DepsLayer, source: Inventory, files: readonly TreeFile[]): (relativePath: string) => string {
-  const names = new Map(layer.distributions.map((d) => [d.key, d.name]));
-  const owners = new Map<string, string>();
-  for (const file of [...layer.before, ...source.files, ...files]) owners.set(file.path, names.get(file.owner) ?? file.owner);
-  return (relativePath) => owners.get(relativePath) ?? UNATTRIBUTED;
-}
-
-/**
- * A file of the function that has the same path as an installed file replaces it, as the
- * hand-rolled recipe's `zip -g` would; the installed file counts as removed by SHADOWED_RULE.
- */
-function resolveShadowing(kept: readonly TreeFile[], warnings: BuildWarning[]): { files: TreeFile[]; shadowed: Removal[] } {
-  const byName = new Map<string, TreeFile>();
-  const shadowed: Removal[] = [];
-  for (const file of kept) {
-    const other = byName.get(file.path);
-    if (!other) {
-      byName.set(file.path, file);
-      continue;
-    }
-    const [winner, loser] = file.origin === 'source' ? [file, other] : [other, file];
-    byName.set(file.path, winner);
-    shadowed.push({ file: loser, rule: SHADOWED_RULE });
-    warnings.push({ code: 'SOURCE_SHADOWS_PACKAGE', message: `${file.path} from the function folder replaces the installed file of ${loser.owner}` });
-  }
-  return { files: [...byName.values()], shadowed };
 }

@@ -3,7 +3,7 @@
  */
 import path from 'node:path';
 import type { ResolvedBuildConfig } from '../config.js';
-import { isPyslimError } from '../errors.js';
+import { PyslimError, isPyslimError } from '../errors.js';
 import type { Exec } from '../exec.js';
 import { createContainerInstaller, imageId } from '../installers/container.js';
 import { DEFAULT_ENGINES, probeEngine, type Engine } from '../installers/engine.js';
@@ -12,8 +12,11 @@ import { EMPTY_INDEX_CONFIG, forwardIndexConfig, mergeIndexConfig, pipIndexArgs,
 import type { PipIndexOptions } from '../inputs/index.js';
 import { createLocalInstaller } from '../installers/local.js';
 import type { Installer, TargetPython } from '../installers/types.js';
+import type { InstallerKind } from '../model/modes.js';
+import { checkInstallable, type PreparedInput } from './input.js';
 import { ARCHITECTURES, RUNTIMES } from '../runtimes.js';
 import type { ContainerInfo } from '../model/report.js';
+import type { ProgressEvent } from '../model/progress.js';
 
 export interface Selected {
   installer: Installer;
@@ -175,4 +178,50 @@ export async function hostPythonForRuntime(config: ResolvedBuildConfig, exec: Ex
 export function noPythonReason(config: ResolvedBuildConfig): string {
   const wanted = RUNTIMES[config.runtime].pythonVersion;
   return `no Python ${wanted} on this host to import with (the local installer only picks wheels); build with --installer docker, or put python${wanted} on PATH`;
+}
+
+/** pip announces each distribution it resolves with "Collecting" (or "Processing" for files). */
+export function installProgress(emit: (event: ProgressEvent) => void): (line: string) => void {
+  let collected = 0;
+  return (line) => {
+    const found = /^\s*(?:Collecting|Processing) (\S+)/.exec(line);
+    if (!found) return;
+    const name = path.basename(found[1]!).replace(/-\d.*\.(whl|tar\.gz|zip)$/, '');
+    emit({ stage: 'install', status: 'progress', current: ++collected, message: `installing package ${collected} (${name})` });
+  };
+}
+
+
+export function requireTargetPython(python: TargetPython | null, why: string | undefined, option: string): TargetPython {
+  if (python) return python;
+  throw new PyslimError('NO_TARGET_PYTHON', `${option} needs the runtime's interpreter: ${why ?? 'none is available'}`);
+}
+
+/** The installer a build uses (none without a dependency input) and the runtime's interpreter it offers. */
+export interface InstallTarget {
+  installer: InstallerKind;
+  /** Why that installer runs. */
+  reason: string;
+  container: ContainerInfo | null;
+  /** The chosen installer, or undefined without a dependency input. */
+  selected: Selected | undefined;
+  /** The interpreter of the runtime's X.Y that compiles and imports, or null. */
+  python: TargetPython | null;
+  /** Why there is none, when there is none. */
+  noPython: string | undefined;
+}
+
+/**
+ * Picks the installer for the dependency input (refusing inputs it cannot build) and finds the
+ * runtime's interpreter: the installer's, or without an input the host's when its X.Y matches.
+ */
+export async function chooseInstallTarget(config: ResolvedBuildConfig, exec: Exec, prepared: PreparedInput | null, assumedPython: HostPython | undefined): Promise<InstallTarget> {
+  if (!prepared) {
+    const { targetPython, noTargetPython } = await hostPythonForRuntime(config, exec);
+    return { installer: 'none', reason: 'no dependency file: only the source is packaged', container: null, selected: undefined, python: targetPython, noPython: noTargetPython };
+  }
+  const selected = await selectInstaller(config, exec, indexFlagsWith(config, prepared.input.pipOptions), assumedPython);
+  checkInstallable(prepared, selected.installer.kind);
+  const python = await selected.installer.targetPython();
+  return { installer: selected.installer.kind, reason: selected.installer.reason, container: selected.container, selected, python, noPython: python ? undefined : noPythonReason(config) };
 }

@@ -8,6 +8,7 @@
 import { PyslimError } from '../errors.js';
 import type { PathArg, TargetPython } from '../installers/types.js';
 import type { InitProfile } from '../model/report.js';
+import { UNATTRIBUTED, type Distribution, type TreeFile } from '../model/files.js';
 
 /** Owner of modules that come from the interpreter itself (the standard library). */
 export const STDLIB_OWNER = '(stdlib)';
@@ -121,4 +122,26 @@ export function summarize(output: ScriptOutput, options: Pick<ProfileOptions, 'o
     const mount = /^\/pyslim\/mnt\/\d+\/(.*)$/.exec(file);
     return mount ? mount[1]! : null;
   }
+}
+
+/** The handler module for --profile without --handler: the names the Lambda console and tools use. */
+export function inferHandler(files: readonly TreeFile[]): string {
+  const candidates: [string, string][] = [
+    ['lambda_function.py', 'lambda_function.lambda_handler'],
+    ['handler.py', 'handler.handler'],
+    ['app.py', 'app.handler'],
+    ['main.py', 'main.handler'],
+  ];
+  const found = candidates.find(([file]) => files.some((f) => f.origin === 'source' && f.path === file));
+  if (found) return found[1];
+  throw new PyslimError('INVALID_OPTION', '--profile needs the handler', { hint: 'Pass --handler module.function, e.g. --handler app.handler' });
+}
+
+
+/** The distribution (display name) owning a file, by its path: from the files that ship, were installed, or were left out for the runtime. */
+export function ownerLookup(distributions: readonly Distribution[], fileLists: readonly (readonly { path: string; owner: string }[])[]): (relativePath: string) => string {
+  const names = new Map(distributions.map((d) => [d.key, d.name]));
+  const owners = new Map<string, string>();
+  for (const files of fileLists) for (const file of files) owners.set(file.path, names.get(file.owner) ?? file.owner);
+  return (relativePath) => owners.get(relativePath) ?? UNATTRIBUTED;
 }

@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CachedEntry } from '../../src/cache/store.js';
-import { precompressedEntries } from '../../src/pipeline/deps.js';
 import { removeTree, tempDir } from '../helpers/lambda.js';
+import { precompressedEntries } from '../../src/pipeline/deps/entries.js';
 
 const dir = tempDir('pyslim-entries-');
 afterAll(() => removeTree(dir));
