@@ -16,7 +16,6 @@ import type { BudgetLimits } from './model/budget.js';
 import { BYTECODE_MODES, type BytecodeMode, INSTALLER_CHOICES, type InstallerChoice, PRUNE_PROFILES, type PruneProfile, STRIP_MODES, type StripMode } from './model/modes.js';
 import type { BuildOptions } from './model/options.js';
 
-
 export interface ResolvedBuildConfig {
   dir: string;
   /** The dependency file given explicitly, or null to look for one in dir. */

@@ -18,7 +18,6 @@ import type { BytecodeMode } from '../model/modes.js';
 import type { BuildReport } from '../model/report.js';
 import type { BuildWarning } from '../warnings.js';
 
-
 /** Rule under which `--bytecode only` reports the sources it replaced. */
 export const SOURCELESS_RULE = 'sourceless';
 

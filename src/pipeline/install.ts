@@ -191,7 +191,6 @@ export function installProgress(emit: (event: ProgressEvent) => void): (line: st
   };
 }
 
-
 export function requireTargetPython(python: TargetPython | null, why: string | undefined, option: string): TargetPython {
   if (python) return python;
   throw new PyslimError('NO_TARGET_PYTHON', `${option} needs the runtime's interpreter: ${why ?? 'none is available'}`);

@@ -137,7 +137,6 @@ export function inferHandler(files: readonly TreeFile[]): string {
   throw new PyslimError('INVALID_OPTION', '--profile needs the handler', { hint: 'Pass --handler module.function, e.g. --handler app.handler' });
 }
 
-
 /** The distribution (display name) owning a file, by its path: from the files that ship, were installed, or were left out for the runtime. */
 export function ownerLookup(distributions: readonly Distribution[], fileLists: readonly (readonly { path: string; owner: string }[])[]): (relativePath: string) => string {
   const names = new Map(distributions.map((d) => [d.key, d.name]));

@@ -17,7 +17,6 @@ import type { Removal } from './prune.js';
 import type { TreeFile } from '../model/files.js';
 import type { StripMode } from '../model/modes.js';
 
-
 export interface StripOptions {
   /** What ships; only installed shared objects are stripped. */
   files: readonly TreeFile[];

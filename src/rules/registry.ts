@@ -1,4 +1,3 @@
-import type { PruneProfile } from '../model/modes.js';
 /**
  * The prune rules: what pyslim removes from installed packages, and why each removal is safe.
  *
@@ -7,7 +6,7 @@ import type { PruneProfile } from '../model/modes.js';
  * known to need what the rule would remove. Defaults are conservative: the import check after
  * pruning is the backstop, not the plan.
  */
-
+import type { PruneProfile } from '../model/modes.js';
 
 /** A file of the installed tree, as the rules see it. */
 export interface RuleTarget {

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PyslimError } from '../../src/errors.js';
 import { readZipEntries } from '../../src/zip-reader.js';
 import { crc32 } from '../../src/zip/crc32.js';
-import { DOS_DATE, endOfCentralDirectory, localHeader, precompressedSource, readRawEntry, writeZipFile, type WriteZipOptions, type ZipInputEntry } from '../../src/zip/writer.js';
+import { DOS_DATE, endOfCentralDirectory, localHeader } from '../../src/zip/records.js';
+import { precompressedSource, readRawEntry, writeZipFile, type WriteZipOptions, type ZipInputEntry } from '../../src/zip/writer.js';
 import { HOST_PYTHON, removeTree, sha256, tempDir } from '../helpers/lambda.js';
 
 const dirs: string[] = [];
