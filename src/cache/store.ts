@@ -18,7 +18,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CacheInputs } from './key.js';
 
-export const MANIFEST_FORMAT = 3;
+/** Bumped when the manifest changes shape (4: the layer records the files pyslim added). */
+export const MANIFEST_FORMAT = 4;
 /** Default cap on the cache's size. */
 export const DEFAULT_CACHE_MAX_BYTES = 5 * 1024 ** 3;
 /** Staging folders older than this belong to builds that died; eviction removes them. */

@@ -36,7 +36,7 @@ export function renderMarkdown(report: BuildReport, compare?: SizeDiff): string 
   const lines = [
     `### pyslim: \`${cell(report.output.path.split('/').pop() ?? report.output.path)}\` ${bytes(zip)} ${status}`,
     '',
-    `${report.runtime} · ${report.arch} · installer ${report.installer} · ${report.output.entries.toLocaleString('en-US')} entries · ${bytes(report.output.unzippedBytes)} unzipped · bytecode ${report.bytecode.mode} · sha256 \`${report.output.sha256.slice(0, 12)}\``,
+    `${report.runtime} · ${report.arch} · installer ${report.installer} · ${report.output.entries.toLocaleString('en-US')} entries · ${bytes(report.output.unzippedBytes)} unzipped · bytecode ${report.bytecode.mode} · sha256 \`${report.output.sha256.slice(0, 12)}\` · CodeSha256 \`${report.output.codeSha256}\``,
     '',
     '| package | version | unzipped | trimmed | of zip |',
     '|---|---|--:|--:|--:|',

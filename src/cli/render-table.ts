@@ -94,7 +94,7 @@ export function renderBuildTable(report: BuildReport): string {
   lines.push(
     `zip      ${report.output.path}`,
     `size     ${bytes(zip)}, ${count(report.output.entries)} entries, ${bytes(report.output.unzippedBytes)} unzipped`,
-    `sha256   ${report.output.sha256}`,
+    `sha256   ${report.output.sha256} (CodeSha256 ${report.output.codeSha256})`,
     `time     ${Object.entries(report.timings)
       .map(([stage, ms]) => `${stage} ${seconds(ms)}`)
       .join(', ')}`,

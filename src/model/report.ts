@@ -7,25 +7,55 @@ import type { BuildWarning } from '../warnings.js';
 import type { BudgetResult } from './budget.js';
 import type { BytecodeMode, InstallerKind, PruneProfile, StripMode } from './modes.js';
 
-/** What one rule removed. */
+/** The report's schema version: 2 adds the installed/removed/added/shipped accounting and output.codeSha256. */
+export const REPORT_SCHEMA_VERSION = 2;
+
+/** What one rule removed (or, in `added`, wrote). */
 export interface RuleTotal {
   name: string;
+  /** Files taken out (in `added`: files written). A file a rule only shrinks (strip) is not counted here. */
   files: number;
+  /** Bytes taken out, shrinking included (in `added`: bytes written). */
   bytes: number;
+  /** Files shrunk in place (strip rules); they still ship. */
+  shrunkFiles?: number;
+}
+
+/**
+ * Where a package's bytes went, in unzipped bytes and files. It always holds that
+ * installed − Σ removed + Σ added = shipped, for bytes and for files.
+ */
+export interface Accounting {
+  /** What the installer put there (for (source): the function folder after the source rules), before pyslim touched it. */
+  installedFiles: number;
+  installedBytes: number;
+  /** What each rule removed, largest first. */
+  removed: RuleTotal[];
+  /** What pyslim wrote, by rule (`bytecode`: unchecked-hash .pyc; `top-level-txt`: metadata kept working), largest first. */
+  added: RuleTotal[];
+  /** What ships in the zip. */
+  shippedFiles: number;
+  shippedBytes: number;
+  /** Compressed bytes of these entries inside the zip. */
+  zipBytes: number;
+}
+
+/** Fields of schema version 1, kept with the same values: filesBefore = installedFiles, bytesAfter = shippedBytes, … */
+export interface DeprecatedSizes {
+  /** @deprecated installedFiles */
+  filesBefore: number;
+  /** @deprecated shippedFiles */
+  filesAfter: number;
+  /** @deprecated installedBytes */
+  bytesBefore: number;
+  /** @deprecated shippedBytes */
+  bytesAfter: number;
 }
 
 /** Sizes are unzipped content bytes unless the field says otherwise. */
-export interface PackageReport {
+export interface PackageReport extends Accounting, DeprecatedSizes {
   name: string;
   version: string;
-  filesBefore: number;
-  filesAfter: number;
-  bytesBefore: number;
-  bytesAfter: number;
-  /** Compressed bytes of the package's entries inside the zip. */
-  zipBytes: number;
-  /** What each rule removed from this package, largest first. */
-  removed: RuleTotal[];
 }
 
 /** What --exclude-runtime-packages and --boto-services decided. */
@@ -138,6 +168,8 @@ export interface CacheStatus {
 }
 
 export interface BuildReport {
+  /** REPORT_SCHEMA_VERSION: bumped when a field changes meaning or goes away. */
+  schemaVersion: number;
   pyslimVersion: string;
   runtime: RuntimeName;
   arch: ArchName;
@@ -157,16 +189,25 @@ export interface BuildReport {
     entries: number;
     /** Sum of the files' unzipped sizes. */
     unzippedBytes: number;
+    /** SHA-256 of the zip file, hex. */
     sha256: string;
+    /** The same digest in base64: Lambda's CodeSha256, Terraform's source_code_hash, `aws lambda publish-version --code-sha256`. */
+    codeSha256: string;
   };
-  /** Installed distributions, largest after pruning first. */
+  /** Installed distributions, largest shipped first. */
   packages: PackageReport[];
   /** Installed files no distribution's RECORD claims. */
   unattributed: Omit<PackageReport, 'name' | 'version'>;
-  /** The function's own files that ship, and what the source rules left out. */
-  source: { files: number; bytes: number; zipBytes: number; excluded: { path: string; rule: string }[] };
-  /** Everything installed plus the source, before and after pruning. bytesAfter equals output.unzippedBytes. */
-  totals: { filesBefore: number; filesAfter: number; bytesBefore: number; bytesAfter: number };
+  /** The function's own files, and what the source rules left out before the inventory. */
+  source: Accounting & {
+    /** @deprecated shippedFiles */
+    files: number;
+    /** @deprecated shippedBytes */
+    bytes: number;
+    excluded: { path: string; rule: string }[];
+  };
+  /** Everything installed plus the source. shippedBytes equals output.unzippedBytes. */
+  totals: Accounting & DeprecatedSizes;
   /** Savings by rule, largest first. */
   rules: RuleTotal[];
   /** The prune profile applied. */

@@ -30,15 +30,15 @@ import { auditNativeCode, mergeNative } from './audit.js';
 import { withWarmStart, type WarmStart } from './build-warm-start.js';
 import { compileBytecode, summarizeBytecode } from './compile.js';
 import { cacheReport, dependencyLayer, type DepsOutcome } from './deps/cache.js';
-import { bytecodePrefix, layerRemovals, layerTreeFiles, type DepsLayer } from './deps/stages.js';
+import { bytecodePrefix, layerAdditions, layerRemovals, layerTreeFiles, type DepsLayer } from './deps/stages.js';
 import { prepareInput } from './input.js';
 import { chooseInstallTarget, installProgress, probeHostPython, requireTargetPython } from './install.js';
 import { stageSourceFiles, takeInventory, type Inventory } from './inventory.js';
 import { LAYER_FOLDER, loadLayers } from './layers.js';
 import { mergeTrees } from './merge.js';
 import { inferHandler, ownerLookup, profileInit } from './profile.js';
-import { prune, type Removal } from './prune.js';
-import { createReport } from './report.js';
+import { prune, type Addition, type Removal } from './prune.js';
+import { codeSha256, createReport } from './report.js';
 import { verifyImports } from './verify.js';
 import { writeZip } from './zip.js';
 
@@ -46,6 +46,7 @@ const EMPTY_LAYER: DepsLayer = {
   distributions: [],
   before: [],
   removed: [],
+  added: [],
   files: [],
   trim: { runtimePackages: null, botoServices: null, layerProvided: null },
   runtimeExcluded: [],
@@ -162,6 +163,7 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
     const merged = mergeTrees(depsDir ? layerTreeFiles(layer.files, depsDir) : [], compiledSource?.files ?? stagedSource, warnings);
     const files = merged.files;
     const removed: Removal[] = [...(deps ? layerRemovals(layer) : []), ...sourcePruned.removed, ...merged.shadowed];
+    const added: Addition[] = [...(deps ? layerAdditions(layer) : []), ...(compiledSource?.added ?? [])];
     const bytecode = summarizeBytecode({
       mode: bytecodeMode,
       interpreter: compilePython?.description ?? null,
@@ -255,9 +257,9 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
       requirements: prepared ? prepared.input.files[0]! : null,
       container: target.container,
       inventory,
-      pruned: { kept: files, removed, added: [] },
+      pruned: { kept: files, removed, added },
       zipped: files,
-      output: { path: config.out, bytes: zipped.bytes, entries: zipped.entries, unzippedBytes: zipped.unzippedBytes, sha256: zipped.sha256 },
+      output: { path: config.out, bytes: zipped.bytes, entries: zipped.entries, unzippedBytes: zipped.unzippedBytes, sha256: zipped.sha256, codeSha256: codeSha256(zipped.sha256) },
       compressedSizes: zipped.compressedSizes,
       budgetBytes: config.budgetBytes,
       // Layers the function runs with count toward Lambda's 250 MiB, beside --layers-size.

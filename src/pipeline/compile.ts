@@ -12,11 +12,14 @@ import path from 'node:path';
 import { PyslimError } from '../errors.js';
 import type { TargetPython } from '../installers/types.js';
 import { normalizeDistName } from '../python-names.js';
-import type { Removal } from './prune.js';
+import type { Addition, Removal } from './prune.js';
 import type { Distribution, TreeFile } from '../model/files.js';
 import type { BytecodeMode } from '../model/modes.js';
 import type { BuildReport } from '../model/report.js';
 import type { BuildWarning } from '../warnings.js';
+
+/** Rule under which the report counts the .pyc this stage writes. */
+export const BYTECODE_RULE = 'bytecode';
 
 /** Rule under which `--bytecode only` reports the sources it replaced. */
 export const SOURCELESS_RULE = 'sourceless';
@@ -54,6 +57,8 @@ export interface CompileResult {
   files: TreeFile[];
   /** Sources replaced by sourceless bytecode. */
   removed: Removal[];
+  /** The .pyc written, under BYTECODE_RULE. */
+  added: Addition[];
   /** Bytecode files written. */
   compiled: number;
   compiledBytes: number;
@@ -119,6 +124,7 @@ export async function compileBytecode(options: CompileOptions): Promise<CompileR
   return {
     files,
     removed,
+    added: added.map((file) => ({ file, rule: BYTECODE_RULE })),
     compiled: added.length,
     compiledBytes: added.reduce((n, f) => n + f.size, 0),
     failed,

@@ -40,12 +40,21 @@ export interface Removal {
   savedBytes?: number;
 }
 
+/** One file pyslim wrote into the tree, and the rule that wrote it. */
+export interface Addition {
+  file: TreeFile;
+  rule: string;
+}
+
+/** Rule name for the top_level.txt pyslim writes when RECORD is pruned (see restoreTopLevel). */
+export const TOP_LEVEL_RULE = 'top-level-txt';
+
 export interface PruneResult {
   /** What remains, sorted by path. */
   kept: TreeFile[];
   removed: Removal[];
   /** Files pyslim wrote to keep metadata working after a removal (see restoreTopLevel). */
-  added: TreeFile[];
+  added: Addition[];
 }
 
 export async function prune(options: PruneOptions): Promise<PruneResult> {
@@ -62,7 +71,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   }
   if (options.depsDir) await deleteRemovals(removed, options.depsDir, options.setAside);
   const added = options.depsDir ? await restoreTopLevel(options.depsDir, inventory.distributions, removed) : [];
-  return { kept: [...kept, ...added].sort((a, b) => compareZipPaths(a.path, b.path)), removed, added };
+  return { kept: [...kept, ...added.map((a) => a.file)].sort((a, b) => compareZipPaths(a.path, b.path)), removed, added };
 }
 
 /** The name of the first rule that removes the file, or undefined to keep it. */
@@ -95,9 +104,9 @@ async function deleteRemovals(removed: readonly Removal[], depsDir: string, setA
  * wheel has no top_level.txt. When RECORD is pruned, pyslim writes the top_level.txt it inferred
  * from RECORD, so that the mapping keeps working on Lambda.
  */
-async function restoreTopLevel(depsDir: string, distributions: readonly Distribution[], removed: readonly Removal[]): Promise<TreeFile[]> {
+async function restoreTopLevel(depsDir: string, distributions: readonly Distribution[], removed: readonly Removal[]): Promise<Addition[]> {
   const removedPaths = new Set(removed.filter((r) => r.file.origin === 'deps').map((r) => r.file.path));
-  const added: TreeFile[] = [];
+  const added: Addition[] = [];
   for (const dist of distributions) {
     if (dist.hasTopLevelFile || dist.topLevel.length === 0 || !removedPaths.has(`${dist.distInfo}/RECORD`)) continue;
     if (removedPaths.has(`${dist.distInfo}/METADATA`)) continue; // the whole distribution is gone
@@ -105,7 +114,7 @@ async function restoreTopLevel(depsDir: string, distributions: readonly Distribu
     const abs = path.join(depsDir, dist.distInfo, 'top_level.txt');
     const content = `${dist.topLevel.join('\n')}\n`;
     await fs.writeFile(abs, content);
-    added.push({ path: zipPath, abs, size: Buffer.byteLength(content), executable: false, owner: normalizeDistName(dist.name), origin: 'deps' });
+    added.push({ file: { path: zipPath, abs, size: Buffer.byteLength(content), executable: false, owner: normalizeDistName(dist.name), origin: 'deps' }, rule: TOP_LEVEL_RULE });
   }
   return added;
 }

@@ -7,7 +7,7 @@ import type { Inventory } from './inventory.js';
 import type { PruneResult } from './prune.js';
 import type { BudgetLimits } from '../model/budget.js';
 import { SOURCE_OWNER, type TreeFile, UNATTRIBUTED } from '../model/files.js';
-import type { BuildReport, PackageReport, RuleTotal, TrimSummary } from '../model/report.js';
+import { type Accounting, type BuildReport, type DeprecatedSizes, type PackageReport, REPORT_SCHEMA_VERSION, type RuleTotal, type TrimSummary } from '../model/report.js';
 
 /** What the other stages recorded; the fields named like the report's are copied into it. */
 export interface ReportInput
@@ -43,24 +43,49 @@ export interface ReportInput
 }
 
 interface Tally {
-  filesBefore: number;
-  filesAfter: number;
-  bytesBefore: number;
-  bytesAfter: number;
+  installedFiles: number;
+  installedBytes: number;
+  shippedFiles: number;
+  shippedBytes: number;
   zipBytes: number;
   removed: Map<string, RuleTotal>;
+  added: Map<string, RuleTotal>;
 }
 
-const emptyTally = (): Tally => ({ filesBefore: 0, filesAfter: 0, bytesBefore: 0, bytesAfter: 0, zipBytes: 0, removed: new Map() });
+const emptyTally = (): Tally => ({ installedFiles: 0, installedBytes: 0, shippedFiles: 0, shippedBytes: 0, zipBytes: 0, removed: new Map(), added: new Map() });
 
-function addRemoval(totals: Map<string, RuleTotal>, rule: string, bytes: number): void {
+/** Counts one file under a rule; a shrunk file (savedBytes set) counts its bytes but stays a shipped file. */
+function addToRule(totals: Map<string, RuleTotal>, rule: string, bytes: number, shrunk: boolean): void {
   const total = totals.get(rule) ?? { name: rule, files: 0, bytes: 0 };
-  total.files += 1;
+  if (shrunk) total.shrunkFiles = (total.shrunkFiles ?? 0) + 1;
+  else total.files += 1;
   total.bytes += bytes;
   totals.set(rule, total);
 }
 
+/** The base64 form of a hex SHA-256, as Lambda reports CodeSha256. */
+export function codeSha256(sha256Hex: string): string {
+  return Buffer.from(sha256Hex, 'hex').toString('base64');
+}
+
 const bySizeThenName = (a: RuleTotal, b: RuleTotal) => b.bytes - a.bytes || a.name.localeCompare(b.name);
+
+/** A tally as the report shows it, with the schema-1 names beside the new ones. */
+function summarize(t: Tally): Accounting & DeprecatedSizes {
+  return {
+    installedFiles: t.installedFiles,
+    installedBytes: t.installedBytes,
+    removed: [...t.removed.values()].sort(bySizeThenName),
+    added: [...t.added.values()].sort(bySizeThenName),
+    shippedFiles: t.shippedFiles,
+    shippedBytes: t.shippedBytes,
+    zipBytes: t.zipBytes,
+    filesBefore: t.installedFiles,
+    filesAfter: t.shippedFiles,
+    bytesBefore: t.installedBytes,
+    bytesAfter: t.shippedBytes,
+  };
+}
 
 export function createReport(input: ReportInput): BuildReport {
   const tallies = new Map<string, Tally>();
@@ -69,40 +94,37 @@ export function createReport(input: ReportInput): BuildReport {
     if (!t) tallies.set(owner, (t = emptyTally()));
     return t;
   };
-  const rules = new Map<string, RuleTotal>();
+  const total = emptyTally();
 
   for (const file of input.inventory.files) {
-    const t = tally(file.owner);
-    t.filesBefore += 1;
-    t.bytesBefore += file.size;
+    for (const t of [tally(file.owner), total]) {
+      t.installedFiles += 1;
+      t.installedBytes += file.size;
+    }
   }
   for (const { file, rule, savedBytes } of input.pruned.removed) {
-    addRemoval(tally(file.owner).removed, rule, savedBytes ?? file.size);
-    addRemoval(rules, rule, savedBytes ?? file.size);
+    for (const t of [tally(file.owner), total]) addToRule(t.removed, rule, savedBytes ?? file.size, savedBytes !== undefined);
+  }
+  for (const { file, rule } of input.pruned.added) {
+    for (const t of [tally(file.owner), total]) addToRule(t.added, rule, file.size, false);
   }
   for (const file of input.zipped) {
-    const t = tally(file.owner);
-    t.filesAfter += 1;
-    t.bytesAfter += file.size;
-    t.zipBytes += input.compressedSizes.get(file.path) ?? 0;
+    const zipBytes = input.compressedSizes.get(file.path) ?? 0;
+    for (const t of [tally(file.owner), total]) {
+      t.shippedFiles += 1;
+      t.shippedBytes += file.size;
+      t.zipBytes += zipBytes;
+    }
   }
 
-  const summary = (t: Tally) => ({
-    filesBefore: t.filesBefore,
-    filesAfter: t.filesAfter,
-    bytesBefore: t.bytesBefore,
-    bytesAfter: t.bytesAfter,
-    zipBytes: t.zipBytes,
-    removed: [...t.removed.values()].sort(bySizeThenName),
-  });
   const packages = input.inventory.distributions
-    .map((dist): PackageReport => ({ name: dist.name, version: dist.version, ...summary(tallies.get(dist.key) ?? emptyTally()) }))
-    .sort((a, b) => b.bytesAfter - a.bytesAfter || a.name.localeCompare(b.name));
-  const source = tallies.get(SOURCE_OWNER) ?? emptyTally();
-  const all = [...tallies.values()];
-  const sum = (pick: (t: Tally) => number) => all.reduce((n, t) => n + pick(t), 0);
+    .map((dist): PackageReport => ({ name: dist.name, version: dist.version, ...summarize(tallies.get(dist.key) ?? emptyTally()) }))
+    .sort((a, b) => b.shippedBytes - a.shippedBytes || a.name.localeCompare(b.name));
+  const { filesBefore, filesAfter, bytesBefore, bytesAfter, ...source } = summarize(tallies.get(SOURCE_OWNER) ?? emptyTally());
+  const totals = summarize(total);
 
   const report: Omit<BuildReport, 'budgets' | 'input' | 'cache'> = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
     pyslimVersion: input.pyslimVersion,
     runtime: input.runtime,
     arch: input.arch,
@@ -112,20 +134,15 @@ export function createReport(input: ReportInput): BuildReport {
     container: input.container,
     output: input.output,
     packages,
-    unattributed: summary(tallies.get(UNATTRIBUTED) ?? emptyTally()),
+    unattributed: summarize(tallies.get(UNATTRIBUTED) ?? emptyTally()),
     source: {
-      files: source.filesAfter,
-      bytes: source.bytesAfter,
-      zipBytes: source.zipBytes,
+      ...source,
+      files: source.shippedFiles,
+      bytes: source.shippedBytes,
       excluded: input.inventory.sourceExclusions.map(({ path, rule }) => ({ path, rule })),
     },
-    totals: {
-      filesBefore: sum((t) => t.filesBefore),
-      filesAfter: sum((t) => t.filesAfter),
-      bytesBefore: sum((t) => t.bytesBefore),
-      bytesAfter: sum((t) => t.bytesAfter),
-    },
-    rules: [...rules.values()].sort(bySizeThenName),
+    totals,
+    rules: totals.removed,
     profile: input.profile,
     runtimePackages: input.trim.runtimePackages,
     botoServices: input.trim.botoServices,

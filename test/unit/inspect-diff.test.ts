@@ -6,7 +6,7 @@ import { renderDiffTable, renderInspectTable, summarizeDiff } from '../../src/cl
 import { diffReports, readComparable, snapshotFromBuildReport, type SizeSnapshot } from '../../src/inspect/diff.js';
 import type { InspectReport } from '../../src/inspect/inspect.js';
 import { removeTree, tempDir } from '../helpers/lambda.js';
-import { quietSections } from '../helpers/report.js';
+import { accounting, quietSections, totalOf } from '../helpers/report.js';
 import type { BuildReport, PackageReport } from '../../src/model/report.js';
 
 const dirs: string[] = [];
@@ -75,26 +75,26 @@ function buildReport(): BuildReport {
   const pkg = (name: string, version: string, bytesAfter: number, zipBytes: number): PackageReport => ({
     name,
     version,
-    filesBefore: 20,
-    filesAfter: 10,
-    bytesBefore: bytesAfter * 2,
-    bytesAfter,
-    zipBytes,
-    removed: [],
+    ...accounting({ files: 20, bytes: bytesAfter * 2 }, [{ name: 'tests', files: 10, bytes: bytesAfter }], [], zipBytes),
   });
+  const packages = [pkg('numpy', '1.26.4', 30_000_000, 12_000_000), pkg('Six', '1.16.0', 250_000, 130_000)];
+  const unattributed = accounting({ files: 1, bytes: 200 }, [], [], 150);
+  const source = accounting({ files: 2, bytes: 100 }, [], [], 90);
+  const totals = totalOf([...packages, unattributed, source]);
   return {
+    schemaVersion: 2,
     pyslimVersion: '0.1.0',
     runtime: 'python3.12',
     arch: 'x86_64',
     installer: 'local',
     installerReason: 'host Python matches',
     requirements: 'requirements.txt',
-    output: { path: 'dist/function.zip', bytes: 12_500_000, entries: 40, unzippedBytes: 30_250_300, sha256: 'f'.repeat(64) },
-    packages: [pkg('numpy', '1.26.4', 30_000_000, 12_000_000), pkg('Six', '1.16.0', 250_000, 130_000)],
-    unattributed: { filesBefore: 1, filesAfter: 1, bytesBefore: 200, bytesAfter: 200, zipBytes: 150, removed: [] },
-    source: { files: 2, bytes: 100, zipBytes: 90, excluded: [] },
-    totals: { filesBefore: 43, filesAfter: 23, bytesBefore: 60_500_300, bytesAfter: 30_250_300 },
-    rules: [],
+    output: { path: 'dist/function.zip', bytes: 12_500_000, entries: 40, unzippedBytes: 30_250_300, sha256: 'f'.repeat(64), codeSha256: '//////////////////////////////////////////8=' },
+    packages,
+    unattributed,
+    source: { ...source, files: 2, bytes: 100, excluded: [] },
+    totals,
+    rules: totals.removed,
     ...quietSections,
     budget: null,
     timings: {},

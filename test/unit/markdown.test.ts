@@ -2,37 +2,34 @@
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/cli/render-markdown.js';
 import { diffReports, snapshotFromBuildReport } from '../../src/inspect/diff.js';
-import { quietSections } from '../helpers/report.js';
+import { accounting, quietSections, totalOf } from '../helpers/report.js';
 import type { BuildReport, PackageReport } from '../../src/model/report.js';
 
-const pkg = (name: string, version: string, before: number, after: number, zip: number): PackageReport => ({
+/** A package that ships `after` bytes: `bytecode` bytes of .pyc added, the rest of the difference trimmed. */
+const pkg = (name: string, version: string, before: number, after: number, zip: number, bytecode = 0): PackageReport => ({
   name,
   version,
-  filesBefore: 100,
-  filesAfter: 80,
-  bytesBefore: before,
-  bytesAfter: after,
-  zipBytes: zip,
-  removed: [{ name: 'tests', files: 20, bytes: before - after }],
+  ...accounting({ files: 100, bytes: before }, [{ name: 'tests', files: 20, bytes: before - after + bytecode }], bytecode ? [{ name: 'bytecode', files: 30, bytes: bytecode }] : [], zip),
 });
 
 function report(overrides: Partial<BuildReport> = {}): BuildReport {
+  const packages = overrides.packages ?? [pkg('numpy', '2.2.6', 58_600_000, 56_000_000, 16_800_000, 4_000_000), pkg('pandas', '3.0.6', 39_000_000, 35_400_000, 11_600_000, 9_300_000), pkg('six', '1.17.0', 38_100, 84_100, 30_000, 46_000)];
+  const source = accounting({ files: 2, bytes: 700 }, [], [{ name: 'bytecode', files: 1, bytes: 330 }], 700);
+  const totals = totalOf([...packages, source]);
   return {
+    schemaVersion: 2,
     pyslimVersion: '0.1.0',
     runtime: 'python3.11',
     arch: 'x86_64',
     installer: 'docker',
     installerReason: 'auto: a container engine answered (podman 4.3.1)',
     requirements: '/w/fn/requirements.txt',
-    output: { path: '/w/dist/function.zip', bytes: 29_100_000, entries: 1409, unzippedBytes: 92_200_000, sha256: 'a8c3b08b4f25719bdbdb2fe8dc52433ab15745b2ab646e471c79b37cbcd431a6' },
-    packages: [pkg('numpy', '2.2.6', 58_600_000, 56_000_000, 16_800_000), pkg('pandas', '3.0.6', 39_000_000, 35_400_000, 11_600_000), pkg('six', '1.17.0', 38_100, 84_100, 30_000)],
-    unattributed: { filesBefore: 0, filesAfter: 0, bytesBefore: 0, bytesAfter: 0, zipBytes: 0, removed: [] },
-    source: { files: 3, bytes: 1030, zipBytes: 700, excluded: [] },
-    totals: { filesBefore: 2565, filesAfter: 1229, bytesBefore: 98_200_000, bytesAfter: 92_200_000 },
-    rules: [
-      { name: 'tests', files: 1626, bytes: 19_500_000 },
-      { name: 'type-stubs', files: 172, bytes: 919_000 },
-    ],
+    output: { path: '/w/dist/function.zip', bytes: 29_100_000, entries: 1409, unzippedBytes: 92_200_000, sha256: 'a8c3b08b4f25719bdbdb2fe8dc52433ab15745b2ab646e471c79b37cbcd431a6', codeSha256: 'qMOwi08lcZvb2y/o3FJDOrFXRbKrZG5HHHmzfLzUMaY=' },
+    packages,
+    unattributed: accounting({ files: 0, bytes: 0 }, [], [], 0),
+    source: { ...source, files: source.shippedFiles, bytes: source.shippedBytes, excluded: [] },
+    totals,
+    rules: totals.removed,
     ...quietSections,
     bytecode: { mode: 'compile', interpreter: 'public.ecr.aws/lambda/python:3.11-x86_64 (podman)', files: 559, bytes: 15_300_000, failed: [], keptSources: [] },
     budget: { limitBytes: 25_000_000, ok: false },

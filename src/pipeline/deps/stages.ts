@@ -17,7 +17,7 @@ import { LAYER_ROOT, layerProvidedRule, versionMismatches, type LayerInfo } from
 import type { Selected } from '../install.js';
 import type { PreparedInput } from '../input.js';
 import { takeInventory, type Inventory } from '../inventory.js';
-import { prune, type Removal } from '../prune.js';
+import { prune, type Addition, type Removal } from '../prune.js';
 import { stripSharedObjects } from '../strip.js';
 import type { Distribution, TreeFile } from '../../model/files.js';
 import type { BytecodeMode } from '../../model/modes.js';
@@ -38,6 +38,8 @@ export interface DepsLayer {
   before: LayerFile[];
   /** Removals (and strip savings) by rule. */
   removed: (LayerFile & { rule: string; savedBytes?: number })[];
+  /** Files pyslim wrote (bytecode, top_level.txt), by rule. */
+  added: (LayerFile & { rule: string })[];
   /** What ships from the layer: pruned, stripped, compiled. */
   files: LayerFile[];
   trim: TrimSummary;
@@ -118,6 +120,7 @@ export async function buildLayer(options: DepsOptions, root: string, resolved: s
   );
   let files = pruned.kept;
   const removed: Removal[] = [...pruned.removed];
+  const added: Addition[] = [...pruned.added];
 
   let strip: BuildReport['strip'] = null;
   if (config.strip) {
@@ -156,6 +159,7 @@ export async function buildLayer(options: DepsOptions, root: string, resolved: s
     );
     files = compiled.files;
     removed.push(...compiled.removed);
+    added.push(...compiled.added);
     bytecode = { files: compiled.compiled, bytes: compiled.compiledBytes, failed: compiled.failed, keptSources: compiled.keptSources };
   }
 
@@ -164,6 +168,7 @@ export async function buildLayer(options: DepsOptions, root: string, resolved: s
     distributions: inventory.distributions,
     before: inventory.files.map(plain),
     removed: removed.map((r) => ({ ...plain(r.file), rule: r.rule, ...(r.savedBytes !== undefined ? { savedBytes: r.savedBytes } : {}) })),
+    added: added.map((a) => ({ ...plain(a.file), rule: a.rule })),
     files: files.map(plain),
     trim: trim.summary,
     runtimeExcluded: trim.runtimeExcluded,
@@ -248,4 +253,9 @@ export function layerTreeFiles(files: readonly LayerFile[], depsDir: string): Tr
 /** Removals of the layer as the report counts them. */
 export function layerRemovals(layer: DepsLayer): Removal[] {
   return layer.removed.map(({ rule, savedBytes, ...file }) => ({ file: { ...file, abs: '', origin: 'deps' }, rule, ...(savedBytes !== undefined ? { savedBytes } : {}) }));
+}
+
+/** Additions of the layer as the report counts them. */
+export function layerAdditions(layer: DepsLayer): Addition[] {
+  return layer.added.map(({ rule, ...file }) => ({ file: { ...file, abs: '', origin: 'deps' }, rule }));
 }
