@@ -1,15 +1,14 @@
 /** The terminal rendering of a build report. Renderers return strings; only the CLI prints. */
 import prettyBytes from 'pretty-bytes';
 import type { ProjectSummary } from '../project.js';
-import { describeCheck } from './render-markdown.js';
+import { describeCheck, headline, splitSizes } from './render-markdown.js';
 import { BOTO_SERVICES_RULE } from '../rules/boto.js';
 import { PRUNE_RULES, USER_EXCLUDE_RULE } from '../rules/registry.js';
 import { RUNTIME_PROVIDED_RULE } from '../rules/runtime-packages.js';
 import { SOURCE_OUTPUT_RULE, SOURCE_RULES } from '../rules/source.js';
-import type { BuildReport, InitProfile } from '../model/report.js';
+import type { Accounting, BuildReport, InitProfile } from '../model/report.js';
 
 const bytes = (n: number) => prettyBytes(n);
-const signedBytes = (n: number) => (n === 0 ? '0 B' : prettyBytes(n, { signed: true }));
 const count = (n: number) => n.toLocaleString('en-US');
 const percent = (part: number, whole: number) => (whole > 0 ? `${((part / whole) * 100).toFixed(1)}%` : '–');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
@@ -31,14 +30,20 @@ export function columns(rows: readonly (readonly string[])[], align: readonly Al
 
 export function renderBuildTable(report: BuildReport): string {
   const zip = report.output.bytes;
-  const row = (name: string, version: string, t: { filesBefore: number; filesAfter: number; bytesBefore: number; bytesAfter: number; zipBytes: number }) => [
-    name,
-    version,
-    `${count(t.filesBefore)} → ${count(t.filesAfter)}`,
-    `${bytes(t.bytesBefore)} → ${bytes(t.bytesAfter)}`,
-    signedBytes(t.bytesAfter - t.bytesBefore),
-    percent(t.zipBytes, zip),
-  ];
+  const row = (name: string, version: string, t: Accounting, ofZip: number) => {
+    const split = splitSizes(t);
+    return [
+      name,
+      version,
+      `${count(t.installedFiles)} → ${count(t.shippedFiles)}`,
+      bytes(t.installedBytes),
+      split.trimmed ? `−${bytes(split.trimmed)}` : '',
+      split.bytecode ? `+${bytes(split.bytecode)}` : '',
+      split.other ? `+${bytes(split.other)}` : '',
+      bytes(t.shippedBytes),
+      percent(ofZip, zip),
+    ];
+  };
   const init = report.init;
   const initOf = (name: string) => init?.packages.find((p) => p.name === name);
   const withInit = (name: string, cells: string[]) => {
@@ -46,25 +51,26 @@ export function renderBuildTable(report: BuildReport): string {
     const measured = initOf(name);
     return [...cells, measured ? `${measured.ms.toFixed(0)} ms` : '–', measured ? `${(measured.share * 100).toFixed(1)}%` : '–'];
   };
-  const rows: string[][] = [['package', 'version', 'files', 'size (unzipped)', 'delta', 'of zip', ...(init ? ['import', 'of init'] : [])]];
-  for (const p of report.packages) rows.push(withInit(p.name, row(p.name, p.version, p)));
-  if (report.unattributed.filesBefore > 0) rows.push(withInit('(unattributed)', row('(unattributed)', '', report.unattributed)));
-  const src = report.source;
-  rows.push(withInit('(source)', row('(source)', '', { filesBefore: src.files, filesAfter: src.files, bytesBefore: src.bytes, bytesAfter: src.bytes, zipBytes: src.zipBytes })));
+  // Sizes unzipped: installed, what trimming took, the bytecode pyslim wrote, other files it wrote (top_level.txt), shipped.
+  const rows: string[][] = [['package', 'version', 'files', 'installed', 'trimmed', 'bytecode', 'other added', 'shipped', 'of zip', ...(init ? ['import', 'of init'] : [])]];
+  for (const p of report.packages) rows.push(withInit(p.name, row(p.name, p.version, p, p.zipBytes)));
+  if (report.unattributed.installedFiles > 0) rows.push(withInit('(unattributed)', row('(unattributed)', '', report.unattributed, report.unattributed.zipBytes)));
+  rows.push(withInit('(source)', row('(source)', '', report.source, report.source.zipBytes)));
   const stdlib = initOf('(stdlib)');
-  if (stdlib) rows.push(['(stdlib)', '', '', '', '', '', `${stdlib.ms.toFixed(0)} ms`, `${(stdlib.share * 100).toFixed(1)}%`]);
-  const t = report.totals;
-  const totalRow = row('total', '', { ...t, zipBytes: zip });
+  if (stdlib) rows.push(['(stdlib)', '', '', '', '', '', '', '', '', `${stdlib.ms.toFixed(0)} ms`, `${(stdlib.share * 100).toFixed(1)}%`]);
+  const totalRow = row('total', '', report.totals, zip);
   rows.push(init ? [...totalRow, `${init.totalMs.toFixed(0)} ms`, '100%'] : totalRow);
 
   const lines = [
     `pyslim ${report.pyslimVersion}: ${report.runtime} ${report.arch}, installer ${report.installer} (${report.installerReason})`,
     '',
-    columns(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right']),
+    columns(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']),
+    '',
+    headline(report),
     '',
   ];
   if (report.rules.length > 0) {
-    lines.push(`saved    ${report.rules.map((r) => `${r.name} −${bytes(r.bytes)} (${count(r.files)} files)`).join(', ')}  [profile ${report.profile}]`);
+    lines.push(`saved    ${report.rules.map((r) => `${r.name} −${bytes(r.bytes)} (${r.shrunkFiles ? `${count(r.shrunkFiles)} files shrunk` : `${count(r.files)} files`})`).join(', ')}  [profile ${report.profile}]`);
   }
   if (report.botoServices) lines.push(`boto     kept ${report.botoServices.kept.join(', ')}`);
   if (report.runtimePackages?.excluded.length) lines.push(`runtime  left out ${report.runtimePackages.excluded.join(', ')} (Lambda provides them)`);
@@ -94,7 +100,8 @@ export function renderBuildTable(report: BuildReport): string {
   lines.push(
     `zip      ${report.output.path}`,
     `size     ${bytes(zip)}, ${count(report.output.entries)} entries, ${bytes(report.output.unzippedBytes)} unzipped`,
-    `sha256   ${report.output.sha256} (CodeSha256 ${report.output.codeSha256})`,
+    `sha256   ${report.output.sha256}`,
+    `base64   ${report.output.codeSha256} (Lambda's CodeSha256, Terraform's source_code_hash)`,
     `time     ${Object.entries(report.timings)
       .map(([stage, ms]) => `${stage} ${seconds(ms)}`)
       .join(', ')}`,

@@ -111,12 +111,17 @@ describe('pyslim build on the example', () => {
     expect(result.stdout).toMatch(/^pydantic-core|pydantic_core/m);
     expect(result.stdout).toMatch(/^total\s/m);
     expect(result.stdout).toMatch(/^sha256\s+[0-9a-f]{64}$/m);
+    expect(result.stdout).toMatch(/^base64\s+[A-Za-z0-9+/]{43}= \(Lambda's CodeSha256, Terraform's source_code_hash\)$/m);
+    expect(result.stdout).toMatch(/^trimmed −[\d.]+ [kM]B \(−\d+%\) · bytecode \+[\d.]+ [kM]B \(cold imports skip compiling\)(?: · [\w-]+(?:, [\w-]+)* \+[\d.]+ k?B)? · zip [\d.]+ [kM]B$/m);
 
     const report = JSON.parse(readFileSync(path.join(ws.root, 'report.json'), 'utf8'));
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['runtime', 'arch', 'installer', 'output', 'packages', 'source', 'totals', 'budget', 'timings']));
     expect(report.output.path).toBe(path.join(ws.root, 'dist/function.zip'));
     expect(report.source).toMatchObject({ files: 3 }); // handler.py, requirements.txt and the handler's bytecode
     expect(report.bytecode).toMatchObject({ mode: 'compile' });
+    expect(report.schemaVersion).toBe(2);
+    expect(result.stdout).toContain(`base64   ${report.output.codeSha256} `);
+    expect(Buffer.from(report.output.codeSha256, 'base64').toString('hex')).toBe(report.output.sha256);
     expect(report.budget).toBeNull();
     for (const p of report.packages) {
       expect(Object.keys(p)).toEqual(expect.arrayContaining(['name', 'version', 'filesBefore', 'filesAfter', 'bytesBefore', 'bytesAfter']));

@@ -54,7 +54,7 @@ function report(overrides: Partial<BuildReport> = {}): BuildReport {
 
 describe('renderMarkdown', () => {
   it('matches the committed summary', async () => {
-    const previous = report({ packages: [pkg('numpy', '1.26.4', 50_000_000, 48_000_000, 14_000_000), pkg('pandas', '3.0.6', 39_000_000, 35_400_000, 11_600_000), pkg('pytz', '2025.1', 3_000_000, 3_000_000, 1_000_000)] });
+    const previous = report({ packages: [pkg('numpy', '1.26.4', 50_000_000, 48_000_000, 14_000_000), pkg('pandas', '3.0.6', 39_000_000, 35_400_000, 11_600_000, 9_300_000), pkg('pytz', '2025.1', 3_000_000, 3_000_000, 1_000_000)] });
     const diff = diffReports(snapshotFromBuildReport(previous, 'main/report.json'), report());
     await expect(renderMarkdown(report(), diff)).toMatchFileSnapshot('../fixtures/snapshots/summary.md');
   });
@@ -63,7 +63,7 @@ describe('renderMarkdown', () => {
     const many = Array.from({ length: 20 }, (_, i) => pkg(`p${String(i).padStart(2, '0')}`, '1.0', 2000 - i, 1000 - i, 500));
     const text = renderMarkdown(report({ packages: many, budgets: { ok: true, checks: [], contributors: [], suggestions: [] } }));
     expect(text).toMatch(/^### pyslim: `function\.zip` 29\.1 MB ✅ within budget$/m);
-    expect(text).toContain('| 5 more | | 4.92 kB |');
+    expect(text).toContain('| 5 more | | 9.91 kB | −5 kB |  | 4.92 kB |');
     expect(text).not.toContain('What would cut it');
   });
 });
