@@ -67,7 +67,7 @@ export function summarizeDiff(diff: SizeDiff, limit = 5): string {
   const moved = diff.packages.filter((p) => p.status !== 'unchanged');
   if (moved.length === 0 && diff.totals.bytes.delta === 0) return 'no package changed';
   const parts = moved.slice(0, limit).map((p) => {
-    const what = p.status === 'added' ? ' (new)' : p.status === 'removed' ? ' (removed)' : p.versionBefore !== p.versionAfter ? ` (${p.versionBefore} → ${p.versionAfter})` : '';
+    const what = p.status === 'added' ? ' (new)' : p.status === 'removed' ? ' (removed)' : p.versionBefore !== p.versionAfter ? ` (${p.versionBefore} → ${p.versionAfter})` : p.bytecodeOnly ? ' (bytecode only)' : '';
     return `${p.name} ${signedBytes(p.bytes.delta)}${what}`;
   });
   if (moved.length > limit) parts.push(`${count(moved.length - limit)} more`);
@@ -77,5 +77,6 @@ export function summarizeDiff(diff: SizeDiff, limit = 5): string {
 function versionCell(p: PackageDelta): string {
   if (p.status === 'added') return `new ${p.versionAfter}`;
   if (p.status === 'removed') return `removed ${p.versionBefore}`;
-  return p.versionBefore === p.versionAfter ? (p.versionAfter ?? '') : `${p.versionBefore} → ${p.versionAfter}`;
+  if (p.versionBefore !== p.versionAfter) return `${p.versionBefore} → ${p.versionAfter}`;
+  return p.bytecodeOnly ? `${p.versionAfter} (bytecode only)` : (p.versionAfter ?? '');
 }

@@ -103,9 +103,9 @@ export function renderCompareMarkdown(diff: SizeDiff): string[] {
   const changed = diff.packages.filter((p) => p.status !== 'unchanged');
   const lines = [`**Compared with \`${cell(diff.before.label)}\`**: unzipped ${signed(diff.totals.bytes.delta)}${diff.zipFileBytes ? `, zip ${signed(diff.zipFileBytes.delta)}` : ''}`, ''];
   if (changed.length === 0) return [...lines, 'No package changed.'];
-  lines.push('| package | change | unzipped | zip |', '|---|---|--:|--:|');
+  lines.push('| package | change | shipped | zip |', '|---|---|--:|--:|');
   for (const p of changed) {
-    const change = p.status === 'added' ? 'new' : p.status === 'removed' ? 'removed' : p.versionBefore !== p.versionAfter ? `${p.versionBefore} → ${p.versionAfter}` : '';
+    const change = p.status === 'added' ? 'new' : p.status === 'removed' ? 'removed' : p.versionBefore !== p.versionAfter ? `${p.versionBefore} → ${p.versionAfter}` : p.bytecodeOnly ? 'bytecode only' : '';
     lines.push(`| ${cell(p.name)} | ${change} | ${signed(p.bytes.delta)} | ${signed(p.zipBytes.delta)} |`);
   }
   return lines;

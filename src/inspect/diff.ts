@@ -17,6 +17,8 @@ export interface SnapshotPackage extends SizeTally {
   /** Normalized name, the key packages match on. */
   key: string;
   version: string;
+  /** The part of `bytes` that is bytecode (.pyc), when the side tells it (schema-1 build reports do not). */
+  bytecodeBytes?: number;
 }
 
 /** The comparable shape of one build: packages, the rest, and totals. */
@@ -65,6 +67,8 @@ export interface PackageDelta extends SizeChanges {
   /** Null when the package is absent on that side. */
   versionBefore: string | null;
   versionAfter: string | null;
+  /** True when the package changed only by its bytecode: same version, and the unzipped delta is all .pyc. */
+  bytecodeOnly: boolean;
 }
 
 /** What `pyslim diff --json` writes. */
@@ -86,7 +90,7 @@ export function snapshotFromInspect(report: InspectReport): SizeSnapshot {
     kind: 'size-snapshot',
     label: report.zip.path,
     from: 'zip',
-    packages: mergeByKey(report.packages.map((p) => ({ name: p.name, key: p.key, version: p.version, files: p.files, bytes: p.bytes, zipBytes: p.zipBytes }))),
+    packages: mergeByKey(report.packages.map((p) => ({ name: p.name, key: p.key, version: p.version, files: p.files, bytes: p.bytes, zipBytes: p.zipBytes, bytecodeBytes: p.bytecode.bytes }))),
     other: pickTally(report.unattributed),
     totals: pickTally(report.totals),
     zipFileBytes: report.zip.bytes,
@@ -96,7 +100,16 @@ export function snapshotFromInspect(report: InspectReport): SizeSnapshot {
 /** Reduces a pyslim build report (the `--json` output) to a snapshot, using the sizes after pruning. */
 export function snapshotFromBuildReport(report: BuildReport, label = report.output.path): SizeSnapshot {
   const packages = mergeByKey(
-    report.packages.map((p) => ({ name: p.name, key: normalizeDistName(p.name), version: p.version, files: p.filesAfter, bytes: p.bytesAfter, zipBytes: p.zipBytes })),
+    report.packages.map((p) => ({
+      name: p.name,
+      key: normalizeDistName(p.name),
+      version: p.version,
+      // Shipped sizes; schema-1 reports name them filesAfter and bytesAfter, and do not split out bytecode.
+      files: p.shippedFiles ?? p.filesAfter,
+      bytes: p.shippedBytes ?? p.bytesAfter,
+      zipBytes: p.zipBytes,
+      ...(p.added ? { bytecodeBytes: p.added.filter((r) => r.name === 'bytecode').reduce((n, r) => n + r.bytes, 0) } : {}),
+    })),
   );
   const other: SizeTally = {
     files: report.unattributed.filesAfter + report.source.files,
@@ -142,7 +155,9 @@ export function diffReports(a: Comparable, b: Comparable): SizeDiff {
         : was.version !== is.version || changes.files.delta !== 0 || changes.bytes.delta !== 0 || changes.zipBytes.delta !== 0
           ? 'changed'
           : 'unchanged';
-    packages.push({ name: (is ?? was)!.name, key, status, versionBefore: was?.version ?? null, versionAfter: is?.version ?? null, ...changes });
+    const bytecodeOnly =
+      status === 'changed' && was!.version === is!.version && was!.bytecodeBytes !== undefined && is!.bytecodeBytes !== undefined && changes.bytes.delta === is!.bytecodeBytes - was!.bytecodeBytes;
+    packages.push({ name: (is ?? was)!.name, key, status, versionBefore: was?.version ?? null, versionAfter: is?.version ?? null, bytecodeOnly, ...changes });
   }
   packages.sort(
     (x, y) =>
@@ -255,6 +270,7 @@ function mergeByKey(packages: readonly SnapshotPackage[]): SnapshotPackage[] {
     seen.files += p.files;
     seen.bytes += p.bytes;
     seen.zipBytes += p.zipBytes;
+    if (seen.bytecodeBytes !== undefined) seen.bytecodeBytes = p.bytecodeBytes === undefined ? undefined : seen.bytecodeBytes + p.bytecodeBytes;
     if (!seen.version.split(', ').includes(p.version)) seen.version = `${seen.version}, ${p.version}`;
   }
   return [...merged.values()];

@@ -114,6 +114,21 @@ describe('build reports', () => {
     expect(snap.zipFileBytes).toBe(12_500_000);
   });
 
+  it('say when a package changed only by its bytecode, comparing shipped bytes', () => {
+    const before = buildReport();
+    const numpy = before.packages[0]!;
+    const withBytecode: BuildReport = {
+      ...before,
+      packages: [{ ...numpy, added: [{ name: 'bytecode', files: 5, bytes: 4_000 }], shippedFiles: numpy.shippedFiles + 5, shippedBytes: numpy.shippedBytes + 4_000 }, before.packages[1]!],
+    };
+    const diff = diffReports(before, withBytecode);
+    expect(diff.packages[0]).toMatchObject({ key: 'numpy', status: 'changed', bytecodeOnly: true, bytes: { delta: 4_000 } });
+    expect(renderDiffTable(diff)).toMatch(/numpy\s+1\.26\.4 \(bytecode only\)\s+30 MB → 30 MB\s+\+4 kB/);
+    expect(summarizeDiff(diff)).toBe('numpy +4 kB (bytecode only); total +4 kB unzipped');
+    const grown: BuildReport = { ...withBytecode, packages: [{ ...withBytecode.packages[0]!, shippedBytes: numpy.shippedBytes + 5_000 }, before.packages[1]!] };
+    expect(diffReports(before, grown).packages[0]!.bytecodeOnly).toBe(false);
+  });
+
   it('compare directly with a zip snapshot, matching names by normalization', () => {
     const diff = diffReports(buildReport(), after);
     expect(diff.before).toEqual({ label: 'dist/function.zip', from: 'build-report' });
