@@ -14,13 +14,23 @@ export function renderInspectTable(report: InspectReport): string {
   const zip = report.zip.bytes;
   // A layer's packages all sit under python/…; say so once rather than on every row.
   const commonRoot = report.roots.length === 1 ? report.roots[0]! : undefined;
-  const row = (name: string, version: string, t: SizeTally) => [name, version, count(t.files), bytes(t.bytes), bytes(t.zipBytes), percent(t.zipBytes, zip)];
-  const rows: string[][] = [['package', 'version', 'files', 'unzipped', 'zipped', 'of zip']];
-  for (const p of report.packages) rows.push(row(commonRoot === undefined && p.root ? `${p.name} (${p.root})` : p.name, p.version, p));
-  rows.push(row('(unattributed)', '', report.unattributed));
-  rows.push(row('total', '', report.totals));
+  // Bytecode (.pyc) apart from the sources and data, as the build table shows pyslim's bytecode apart from trimming.
+  const row = (name: string, version: string, t: SizeTally, pyc: number | undefined) => [
+    name,
+    version,
+    count(t.files),
+    bytes(t.bytes),
+    pyc === undefined ? '' : pyc > 0 ? bytes(pyc) : '',
+    bytes(t.zipBytes),
+    percent(t.zipBytes, zip),
+  ];
+  const rows: string[][] = [['package', 'version', 'files', 'unzipped', 'of which bytecode', 'zipped', 'of zip']];
+  for (const p of report.packages) rows.push(row(commonRoot === undefined && p.root ? `${p.name} (${p.root})` : p.name, p.version, p, p.bytecode.bytes));
+  const packagedBytecode = report.packages.reduce((n, p) => n + p.bytecode.bytes, 0);
+  rows.push(row('(unattributed)', '', report.unattributed, report.bytecode.bytes - packagedBytecode));
+  rows.push(row('total', '', report.totals, report.bytecode.bytes));
 
-  const lines = [`pyslim inspect: ${report.zip.path}${commonRoot ? ` (packages under ${commonRoot})` : ''}`, '', columns(rows, ['left', 'left', 'right', 'right', 'right', 'right']), ''];
+  const lines = [`pyslim inspect: ${report.zip.path}${commonRoot ? ` (packages under ${commonRoot})` : ''}`, '', columns(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right']), ''];
   if (report.unattributed.paths.length > 0) {
     const shown = report.unattributed.paths.slice(0, 5).map((p) => `${p.path} ${bytes(p.bytes)}`);
     const more = report.unattributed.paths.length - shown.length;

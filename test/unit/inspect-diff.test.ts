@@ -170,9 +170,10 @@ describe('renderInspectTable', () => {
     };
     const table = renderInspectTable(report);
     expect(table).toContain('pyslim inspect: layer.zip (packages under python/)');
-    expect(table).toMatch(/^numpy\s+2\.2\.6\s+8\s+2 MB\s+1 MB\s+90\.9%$/m);
+    expect(table).toMatch(/^package\s+version\s+files\s+unzipped\s+of which bytecode\s+zipped\s+of zip$/m);
+    expect(table).toMatch(/^numpy\s+2\.2\.6\s+8\s+2 MB\s+30 kB\s+1 MB\s+90\.9%$/m);
     expect(table).toMatch(/^\(unattributed\)\s+1\s+100 kB\s+98 kB\s+8\.9%$/m);
-    expect(table).toMatch(/^total\s+9\s+2\.1 MB\s+1\.1 MB\s+99\.8%$/m);
+    expect(table).toMatch(/^total\s+9\s+2\.1 MB\s+30 kB\s+1\.1 MB\s+99\.8%$/m);
     expect(table).toContain('unattributed  python/bin/ 100 kB');
     expect(table).toContain('bytecode      3 .pyc files, 30 kB unzipped (cpython-312)');
     expect(table).toContain('note: 1 of 1 distributions have no RECORD');
