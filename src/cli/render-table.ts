@@ -64,7 +64,8 @@ export function renderBuildTable(report: BuildReport): string {
   const lines = [
     `pyslim ${report.pyslimVersion}: ${report.runtime} ${report.arch}, installer ${report.installer} (${report.installerReason})`,
     '',
-    columns(rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']),
+    // "other added" only when pyslim wrote something besides bytecode.
+    columns(splitSizes(report.totals).other > 0 ? rows : rows.map((r) => r.filter((_, i) => i !== 6)), ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']),
     '',
     headline(report),
     '',
