@@ -253,6 +253,8 @@ export interface BuildReport {
   budgets: BudgetResult;
   /** Milliseconds per stage. */
   timings: Record<string, number>;
+  /** Where a build's time went: wall and CPU per stage run, in the order they started. */
+  trace: BuildTrace;
   warnings: BuildWarning[];
   /** The dependency input: its kind, the files read, and the set pip resolved (name==version), or null without one. */
   input: { kind: string; files: string[]; requireHashes: boolean; resolved: string[]; localPaths: string[] } | null;
@@ -260,4 +262,29 @@ export interface BuildReport {
   cache: CacheStatus | null;
   /** The build's temp folder, only when it was kept (--keep-temp). */
   workDir?: string;
+}
+
+/**
+ * One run of a stage. CPU is what the process used while the stage ran: stages that overlap (the
+ * function's compile beside the dependency layer) each count the CPU of both.
+ */
+export interface StageTrace {
+  stage: string;
+  /** Milliseconds from the build's start. */
+  startMs: number;
+  wallMs: number;
+  /** CPU of the pyslim process itself (user + system). */
+  cpuMs: number;
+  /** CPU of the subprocesses (pip, python) that ended meanwhile; null where the OS does not say (not Linux). */
+  childCpuMs: number | null;
+}
+
+export interface BuildTrace {
+  /** The whole build, from configuration resolved to the zip published. */
+  wallMs: number;
+  cpuMs: number;
+  childCpuMs: number | null;
+  /** The pyslim process's peak resident memory (its subprocesses not included). */
+  peakRssBytes: number;
+  stages: StageTrace[];
 }

@@ -22,9 +22,10 @@ import { PyslimError, throwIfAborted } from '../errors.js';
 import { execSubprocess } from '../exec.js';
 import type { BuildOptions } from '../model/options.js';
 import type { ProgressEvent } from '../model/progress.js';
-import type { BuildReport } from '../model/report.js';
+import type { BuildReport, BuildTrace, StageTrace } from '../model/report.js';
 import { normalizeDistName } from '../python-names.js';
 import { LAMBDA_DIRECT_UPLOAD_LIMIT } from '../size.js';
+import { readCpuClock, type CpuClock } from '../trace.js';
 import type { BuildWarning } from '../warnings.js';
 import { auditNativeCode, mergeNative } from './audit.js';
 import { withWarmStart, type WarmStart } from './build-warm-start.js';
@@ -61,18 +62,44 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   return withWarmStart(config, options.exec ?? execSubprocess, (warm) => buildOnce(config, options, warm));
 }
 
-/** Runs a named stage: checks for an abort, reports progress, adds its wall time to `timings`. */
-function stageRunner(emit: (event: ProgressEvent) => void, signal: AbortSignal | undefined, timings: Record<string, number>) {
+/** Runs a named stage: checks for an abort, reports progress, adds its wall time to `timings` and its run to the trace. */
+function stageRunner(emit: (event: ProgressEvent) => void, signal: AbortSignal | undefined, timings: Record<string, number>, trace: Tracer) {
   return async <T>(name: string, run: () => Promise<T>): Promise<T> => {
     throwIfAborted(signal);
     emit({ stage: name, status: 'start' });
-    const started = performance.now();
+    const started = trace.begin();
     try {
       return await run();
     } finally {
-      timings[name] = (timings[name] ?? 0) + Math.round(performance.now() - started);
+      const ran = trace.end(name, started);
+      timings[name] = (timings[name] ?? 0) + Math.round(ran.wallMs);
       emit({ stage: name, status: 'done' });
     }
+  };
+}
+
+type Tracer = ReturnType<typeof tracer>;
+
+/** Wall and CPU clocks read at a stage's start and end; the trace lists every run in the order it started. */
+function tracer() {
+  const origin = { wall: performance.now(), cpu: readCpuClock() };
+  const stages: StageTrace[] = [];
+  const since = (from: { wall: number; cpu: CpuClock }) => {
+    const cpu = readCpuClock();
+    return {
+      wallMs: Math.round(performance.now() - from.wall),
+      cpuMs: Math.round(cpu.ownMs - from.cpu.ownMs),
+      childCpuMs: cpu.childrenMs === null || from.cpu.childrenMs === null ? null : Math.round(cpu.childrenMs - from.cpu.childrenMs),
+    };
+  };
+  return {
+    begin: () => ({ wall: performance.now(), cpu: readCpuClock(), index: stages.push(null as unknown as StageTrace) - 1 }),
+    end(stage: string, started: { wall: number; cpu: CpuClock; index: number }): StageTrace {
+      const ran = { stage, startMs: Math.round(started.wall - origin.wall), ...since(started) };
+      stages[started.index] = ran;
+      return ran;
+    },
+    finish: (): BuildTrace => ({ ...since(origin), peakRssBytes: process.resourceUsage().maxRSS * 1024, stages }),
   };
 }
 
@@ -82,7 +109,8 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
   const emit = (event: ProgressEvent) => options.onProgress?.(event);
   const warnings: BuildWarning[] = [];
   const timings: Record<string, number> = {};
-  const stage = stageRunner(emit, signal, timings);
+  const trace = tracer();
+  const stage = stageRunner(emit, signal, timings, trace);
 
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pyslim-'));
   const srcDir = path.join(work, 'src');
@@ -279,6 +307,7 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
       bytecode,
       init,
       timings,
+      trace: trace.finish(),
       warnings,
     });
     report.input = prepared

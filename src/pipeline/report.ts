@@ -30,6 +30,7 @@ export interface ReportInput
     | 'bytecode'
     | 'init'
     | 'timings'
+    | 'trace'
     | 'warnings'
   > {
   inventory: Inventory;
@@ -155,10 +156,11 @@ export function createReport(input: ReportInput): BuildReport {
     init: input.init,
     budget: input.budgetBytes === null ? null : { limitBytes: input.budgetBytes, ok: input.output.bytes <= input.budgetBytes },
     timings: input.timings,
+    trace: input.trace,
     warnings: input.warnings,
   };
   const budgets = checkBudgets(report, input.budgetLimits, input.zipped);
-  const { timings, warnings, ...head } = report;
-  // budgets sits beside budget in the JSON, before timings and warnings.
-  return { ...head, budgets, input: null, cache: null, timings, warnings };
+  const { timings, trace, warnings, ...head } = report;
+  // budgets sits beside budget in the JSON, before timings, trace and warnings.
+  return { ...head, budgets, input: null, cache: null, timings, trace, warnings };
 }

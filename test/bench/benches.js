@@ -178,7 +178,66 @@ async function zipStage() {
   await benchZipWriter({ rounds: 1, tree });
 }
 
+const COLD_BUILD_APPS = [
+  ['aws (boto3)', ['boto3']],
+  ['api (requests, pydantic, fastapi)', ['requests', 'pydantic', 'fastapi']],
+  ['data (pandas)', ['pandas']],
+];
+
+/** Runs a command under /usr/bin/time; returns its wall time and the peak RSS of the largest process in its tree. */
+function timed(command, args, options = {}) {
+  const started = performance.now();
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { env: ENV, encoding: 'utf8', ...options });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`);
+  return { ms, rssMb: Number(result.stderr.trim().split('\n').pop()) / 1024 };
+}
+
+/** The hand-rolled recipe as teams write it, timed whole: pip install -r requirements.txt --target pkg, then zip -r9. */
+function handRolledCold(dir) {
+  const work = scratch('pyslim-bench-hand-');
+  const script = `python3 -m pip install --quiet -r "$1" --target "$2/pkg" && cp "$3" "$2/pkg/" && cd "$2/pkg" && zip -q -r9 ../function.zip .`;
+  return timed('sh', ['-c', script, 'sh', path.join(dir, 'requirements.txt'), work, path.join(dir, 'handler.py')]);
+}
+
+function pyslimCold(dir) {
+  const json = path.join(scratch(), 'report.json');
+  const args = [BIN, 'build', dir, '--runtime', 'python3.11', '--installer', 'local', '-o', path.join(scratch(), 'function.zip'), '--json', json, '-q', '--cache-dir', scratch('pyslim-bench-cache-')];
+  return { ...timed(process.execPath, args), report: JSON.parse(readFileSync(json, 'utf8')) };
+}
+
+/** Issue 19: cold builds (empty cache) against the hand-rolled recipe, interleaved, median of 3; peak RSS beside; pyslim's trace. */
+async function coldBuild() {
+  const runs = 3;
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rows = [['app', 'hand-rolled', 'pyslim', 'pyslim / hand-rolled', 'peak RSS hand-rolled', 'peak RSS pyslim']];
+  const traces = [];
+  for (const [label, requirements] of COLD_BUILD_APPS) {
+    const dir = functionDir(requirements);
+    const hand = [];
+    const slim = [];
+    // Interleaved, so the machine's noise hits both alike.
+    for (let i = 0; i < runs; i++) {
+      hand.push(handRolledCold(dir));
+      slim.push(pyslimCold(dir));
+    }
+    const handMs = med(hand.map((r) => r.ms));
+    const slimMs = med(slim.map((r) => r.ms));
+    const median = slim.find((r) => r.ms === slimMs);
+    rows.push([label, `${(handMs / 1000).toFixed(2)} s`, `${(slimMs / 1000).toFixed(2)} s`, `${ratio(slimMs, handMs)}×`, `${med(hand.map((r) => r.rssMb)).toFixed(0)} MB`, `${med(slim.map((r) => r.rssMb)).toFixed(0)} MB`]);
+    traces.push([label, median.report.trace]);
+  }
+  console.log(table(rows));
+  console.log('(median of 3 cold builds each, empty pyslim cache; peak RSS is the largest single process of the build, /usr/bin/time %M)');
+  for (const [label, trace] of traces) {
+    const cpu = (ms) => (ms === null ? '?' : `${(ms / 1000).toFixed(2)} s`);
+    console.log(`\npyslim trace, ${label}: wall ${cpu(trace.wallMs)}, cpu ${cpu(trace.cpuMs)} + subprocesses ${cpu(trace.childCpuMs)}`);
+    console.log(table([['stage', 'start', 'wall', 'cpu', 'subprocess cpu'], ...trace.stages.map((s) => [s.stage, cpu(s.startMs), cpu(s.wallMs), cpu(s.cpuMs), cpu(s.childCpuMs)])]));
+  }
+}
+
 export const benches = new Map([
+  ['coldbuild', { title: 'cold build with an empty cache vs pip install -r requirements.txt --target pkg + zip -r9; peak RSS; the trace', run: coldBuild }],
   ['zip', { title: 'zip stage: pyslim writer vs zip -r9 -X and archiver on the same pruned tree', run: zipStage }],
   ['cache', { title: 'cold build vs warm rebuild after a handler change; peak RSS', run: coldWarm }],
   ['coldstart', { title: 'cold import: unchecked-hash bytecode vs none vs hand-rolled fixed-date zip', run: coldStart }],

@@ -127,6 +127,12 @@ describe('pyslim build on the example', () => {
       expect(Object.keys(p)).toEqual(expect.arrayContaining(['name', 'version', 'filesBefore', 'filesAfter', 'bytesBefore', 'bytesAfter']));
     }
     expect(Object.keys(report.timings)).toEqual(expect.arrayContaining(['inventory', 'compile', 'audit', 'verify', 'zip']));
+    // The trace lists each stage run that timings sums; pip and python ran as subprocesses, so their CPU shows.
+    const traced: { stage: string; wallMs: number; childCpuMs: number }[] = report.trace.stages;
+    expect([...new Set(traced.map((s) => s.stage))].sort()).toEqual(Object.keys(report.timings).sort());
+    expect(traced.find((s) => s.stage === 'install')!.childCpuMs).toBeGreaterThan(0);
+    expect(report.trace.childCpuMs).toBeGreaterThan(0);
+    expect(report.trace.wallMs).toBeGreaterThanOrEqual(Math.max(...traced.map((s) => s.wallMs)));
 
     const tree = extractReadOnly(path.join(ws.root, 'dist/function.zip'));
     track(tree);

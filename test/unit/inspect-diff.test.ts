@@ -98,6 +98,7 @@ function buildReport(): BuildReport {
     ...quietSections,
     budget: null,
     timings: {},
+    trace: { wallMs: 0, cpuMs: 0, childCpuMs: null, peakRssBytes: 0, stages: [] },
     warnings: [],
   };
 }

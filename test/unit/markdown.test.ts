@@ -47,6 +47,7 @@ function report(overrides: Partial<BuildReport> = {}): BuildReport {
       suggestions: [{ action: '--prune aggressive (licences, docs, translations)', savesBytes: 200_000 }],
     },
     timings: { install: 4100, zip: 7600 },
+    trace: { wallMs: 0, cpuMs: 0, childCpuMs: null, peakRssBytes: 0, stages: [] },
     warnings: [{ code: 'DIRECT_UPLOAD_LIMIT', message: 'a message with | a pipe' }],
     ...overrides,
   };

@@ -74,6 +74,7 @@ describe('createReport', () => {
     native: { sharedObjects: 0, maxGlibc: null, maxGlibcFile: null },
     verify: null,
     timings: { install: 1 },
+    trace: { wallMs: 0, cpuMs: 0, childCpuMs: null, peakRssBytes: 0, stages: [] },
     warnings: [],
   });
 
