@@ -21,7 +21,7 @@ export async function openS3Store(config: RemoteCacheConfig): Promise<ObjectStor
     // Two tries, then the store counts as unavailable: a retry storm would make the build slower
     // than one without the cache.
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: Math.min(config.timeoutMs, 5000), requestTimeout: config.timeoutMs },
+    requestHandler: { connectionTimeout: Math.min(config.timeoutMs, 5000), requestTimeout: config.timeoutMs, throwOnRequestTimeout: true },
     // The entries carry their own SHA-256; S3-compatible stores do not all accept the SDK's
     // default CRC32 trailers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
