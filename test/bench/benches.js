@@ -215,6 +215,9 @@ async function remoteCache() {
     );
     console.log(`machine B / cold wall-time ratio: ${ratio(machineB.ms, cold.ms)} (goal ≤ 0.25); B's zip equals A's and the cold one: ${machineB.report.output.sha256 === machineA.report.output.sha256 && machineB.report.output.sha256 === cold.report.output.sha256 ? 'yes' : 'NO'}`);
     console.log(`machine A / cold (the price of uploading): ${ratio(machineA.ms, cold.ms)}`);
+    const stages = (b) => Object.entries(b.report.timings).map(([stage, ms]) => `${stage} ${(ms / 1000).toFixed(1)} s`).join(', ');
+    console.log(`machine B's stages: ${stages(machineB)}`);
+    console.log(`cold build's stages: ${stages(cold)}`);
   } finally {
     await s3.stop();
   }
