@@ -108,7 +108,8 @@ describe('two CI machines sharing one bucket', () => {
 
   it('a tampered payload is rejected with a warning naming the key, and the build goes on as a miss', async () => {
     const key = machineA.cache!.key!;
-    const pack = (await s3.list(`ci/pyslim-deps/1/${key}/`)).find((k) => k.endsWith('.pack'))!;
+    const { payload } = JSON.parse((await s3.get(`ci/pyslim-deps/1/${key}/manifest.json`)).toString('utf8'));
+    const pack = `ci/pyslim-deps/1/${key}/${payload}`;
     const bytes = await s3.get(pack);
     bytes[bytes.length - 10]! ^= 0xff;
     await s3.put(pack, bytes);
@@ -157,7 +158,9 @@ describe('two CI machines sharing one bucket', () => {
       [
         'a truncated payload',
         async (key) => {
-          const pack = (await s3.list(`ci2/pyslim-deps/1/${key}/`)).find((k) => k.endsWith('.pack'))!;
+          // The payload the current manifest names (earlier cases left others beside it).
+          const { payload } = JSON.parse((await s3.get(`ci2/pyslim-deps/1/${key}/manifest.json`)).toString('utf8'));
+          const pack = `ci2/pyslim-deps/1/${key}/${payload}`;
           const bytes = await s3.get(pack);
           await s3.put(pack, bytes.subarray(0, bytes.length - 1000));
           return {};
