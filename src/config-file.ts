@@ -59,6 +59,10 @@ export const CONFIG_OPTIONS = {
   findLinks: 'strings',
   trustedHosts: 'strings',
   constraints: 'strings',
+  remoteCache: 'string',
+  remoteCacheEndpoint: 'string',
+  remoteCacheReadOnly: 'boolean',
+  remoteCacheTimeout: 'number',
 } as const satisfies Record<string, Kind>;
 
 export type ConfigOption = keyof typeof CONFIG_OPTIONS;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PyslimError } from './errors.js';
 import { compileGlobs, type GlobSet } from './glob.js';
 import type { IndexConfig } from './installers/index-config.js';
+import type { RemoteCacheConfig } from './cache/remote.js';
 import { DEFAULT_CACHE_MAX_BYTES } from './cache/store.js';
 import { ARCHITECTURES, DEFAULT_ARCH, DEFAULT_RUNTIME, RUNTIMES, isArchName, isRuntimeName, lambdaImage, type ArchName, type RuntimeName } from './runtimes.js';
 import { parseSize } from './size.js';
@@ -43,6 +44,8 @@ export interface ResolvedBuildConfig {
   keepTemp: boolean;
   cache: boolean;
   cacheMaxBytes: number;
+  /** The remote cache, or null without one (or with the local cache off). */
+  remoteCache: RemoteCacheConfig | null;
   layer: boolean;
   withLayers: string[];
   botoServices: string[] | null;
@@ -159,6 +162,7 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     cwd,
     keepTemp: options.keepTemp ?? false,
     cache: options.cache ?? true,
+    remoteCache: options.cache === false ? null : resolveRemoteCache(options, env),
     layer: options.layer ?? false,
     withLayers: await resolveLayerPaths(options.withLayers ?? [], cwd),
     cacheMaxBytes: sizeOption(options.cacheMaxSize ?? env.PYSLIM_CACHE_MAX_SIZE, '--cache-max-size') ?? DEFAULT_CACHE_MAX_BYTES,
@@ -173,6 +177,42 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     profileRuns: resolveRuns(options.profileRuns),
     ownOutputs: [out, ...(options.reportPaths ?? []).map((p) => path.resolve(cwd, p))],
     env,
+  };
+}
+
+/**
+ * The remote cache: s3://bucket/prefix, the endpoint (flag, then $AWS_ENDPOINT_URL_S3, then
+ * $AWS_ENDPOINT_URL), the region ($AWS_REGION, then $AWS_DEFAULT_REGION, else the SDK's profile
+ * chain). The signing key and static credentials are read from the environment here and kept
+ * behind functions, so no report or log of the configuration can hold them.
+ */
+export function resolveRemoteCache(options: Pick<BuildOptions, 'remoteCache' | 'remoteCacheEndpoint' | 'remoteCacheReadOnly' | 'remoteCacheTimeout'>, env: Readonly<Record<string, string | undefined>>): RemoteCacheConfig | null {
+  if (options.remoteCache === undefined || options.remoteCache === '') return null;
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(options.remoteCache);
+  if (!match) {
+    throw new PyslimError('INVALID_OPTION', `invalid --remote-cache "${options.remoteCache}"`, { hint: 'Use s3://bucket or s3://bucket/prefix' });
+  }
+  const endpoint = options.remoteCacheEndpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || null;
+  if (endpoint !== null && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    throw new PyslimError('INVALID_OPTION', `invalid --remote-cache-endpoint "${endpoint}"`, { hint: 'Use an http:// or https:// URL, e.g. http://127.0.0.1:9000' });
+  }
+  const timeout = options.remoteCacheTimeout ?? 30;
+  if (!Number.isFinite(timeout) || timeout <= 0) {
+    throw new PyslimError('INVALID_OPTION', `invalid --remote-cache-timeout "${timeout}"`, { hint: 'Use a number of seconds, e.g. 30' });
+  }
+  const signingKey = env.PYSLIM_CACHE_SIGNING_KEY || undefined;
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  const credentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined;
+  return {
+    url: options.remoteCache,
+    bucket: match[1]!,
+    prefix: (match[2] ?? '').replace(/^\/+|\/+$/g, ''),
+    endpoint,
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || null,
+    readOnly: options.remoteCacheReadOnly ?? false,
+    timeoutMs: Math.round(timeout * 1000),
+    signingKey: () => signingKey,
+    credentials: () => credentials,
   };
 }
 

@@ -14,6 +14,7 @@ export const WARNING_CODES = {
   BOTO_SERVICES_HINT: 'botocore ships data for every AWS service; --boto-services keeps only the ones the function uses',
   BYTECODE_NONE: 'no bytecode was compiled, so every cold start compiles the imported modules',
   SOURCES_REMOVED: 'sources were replaced by bytecode; tracebacks lose their source lines',
+  REMOTE_CACHE: 'the remote cache could not be used, or one of its entries failed verification; the build went on as without it',
   VERSION_MISMATCH: 'a layer provides a different version of a package than the requirements ask for',
 } as const;
 

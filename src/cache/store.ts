@@ -241,8 +241,15 @@ export class DepsCache<Layer> {
     const temp = path.join(staging, `manifest.json.${randomBytes(4).toString('hex')}`);
     await fs.writeFile(temp, `${JSON.stringify(manifest)}\n`);
     await fs.rename(temp, path.join(staging, 'manifest.json'));
+    await this.publish(staging, manifest.key);
+  }
+
+  /** Publishes a complete entry folder (manifest included) under its key with one rename. */
+  async publish(staging: string, key: string): Promise<void> {
+    // A lookup that missed remembers the absent manifest; the next one reads it anew.
+    this.manifests.delete(key);
     try {
-      await fs.rename(staging, this.entryDir(manifest.key));
+      await fs.rename(staging, this.entryDir(key));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // Another build published the same key first; its entry is as good as ours.

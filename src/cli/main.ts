@@ -39,6 +39,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     columns: process.stderr.columns,
     env: process.env,
   };
+  // The AWS SDK (the remote cache) warns on stderr about Node versions it will drop; the CLI's
+  // stderr is for the build's own warnings.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = createProgram(io, (code) => (exitCode = code));
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -35,7 +35,7 @@ export function createProgressRenderer(sink: ProgressSink): { onProgress(event: 
         detail = '';
         timer ??= setInterval(draw, 100);
       } else if (event.status === 'progress') {
-        if (event.total) detail = `compressing ${prettyBytes(event.current ?? 0)} of ${prettyBytes(event.total)}`;
+        if (event.total) detail = `${event.action ?? 'compressing'} ${prettyBytes(event.current ?? 0)} of ${prettyBytes(event.total)}`;
         else if (event.message) detail = event.message;
       } else if (event.status === 'done' && event.stage === current) {
         clear();

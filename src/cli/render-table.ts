@@ -123,7 +123,21 @@ function describeCache(cache: NonNullable<BuildReport['cache']>): string {
   if (cache.status === 'disabled') return 'off (--no-cache)';
   const how = cache.resolution ? `; ${RESOLUTIONS[cache.resolution]}${cache.resolutionReason ? ` (${cache.resolutionReason})` : ''}` : '';
   const entries = `${count(cache.reusedEntries)} zip entries reused, ${count(cache.compressedEntries)} compressed`;
-  return cache.status === 'hit' ? `hit: ${entries}${how}` : `miss (${cache.reason}): ${entries}${how}`;
+  const local = cache.status === 'hit' ? `hit: ${entries}${how}` : `miss (${cache.reason}): ${entries}${how}`;
+  return cache.remote ? `${local}\n         ${describeRemote(cache.remote)}` : local;
+}
+
+/** The remote cache's line: what the lookup and the upload did, and what moved. */
+function describeRemote(remote: NonNullable<NonNullable<BuildReport['cache']>['remote']>): string {
+  const lookup =
+    remote.lookup === 'hit'
+      ? `hit, ${bytes(remote.bytesDownloaded)} downloaded in ${remote.downloadSeconds.toFixed(1)} s`
+      : `${remote.lookup}${remote.lookupReason ? ` (${remote.lookupReason})` : ''}`;
+  const upload =
+    remote.upload === 'uploaded'
+      ? `uploaded ${bytes(remote.bytesUploaded)} in ${remote.uploadSeconds.toFixed(1)} s`
+      : `upload skipped${remote.uploadReason ? ` (${remote.uploadReason})` : ''}`;
+  return `remote ${remote.url}: ${lookup}; ${upload}`;
 }
 
 export function renderWarnings(report: BuildReport): string {

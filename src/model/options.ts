@@ -65,6 +65,19 @@ export interface BuildOptions {
   layer?: boolean;
   /** Layers the function runs with (their zips, or the --json reports of their builds): packages they provide are left out. */
   withLayers?: string[];
+  /**
+   * A remote cache shared by CI runners: s3://bucket/prefix. On a local miss the layer is looked
+   * up there (and used only when its signature and SHA-256 verify); after a miss it is uploaded.
+   * Entries are signed with $PYSLIM_CACHE_SIGNING_KEY; credentials and region come from the AWS
+   * SDK's standard chain. Needs the local cache (ignored with cache: false).
+   */
+  remoteCache?: string;
+  /** An S3-compatible endpoint for the remote cache. Default: $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL, else AWS. */
+  remoteCacheEndpoint?: string;
+  /** Download from the remote cache, never upload (the mode for pull requests). */
+  remoteCacheReadOnly?: boolean;
+  /** Seconds one remote request may take before the remote cache is given up for the build. Default 30. */
+  remoteCacheTimeout?: number;
   /** Cap on the cache's size; least-recently used entries go first. Default 5GiB (or $PYSLIM_CACHE_MAX_SIZE). */
   cacheMaxSize?: number | string;
   /** Keep only these AWS services' botocore models (client names as in boto3.client('s3')). */

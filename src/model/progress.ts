@@ -3,7 +3,9 @@ export interface ProgressEvent {
   stage: string;
   status: 'start' | 'progress' | 'done';
   message?: string;
-  /** For 'progress': units done and total (bytes while compressing). */
+  /** For 'progress': what the bytes are doing (compressing when not said). */
+  action?: 'compressing' | 'downloading' | 'uploading';
+  /** For 'progress': units done and total (bytes while compressing, downloading or uploading). */
   current?: number;
   total?: number;
 }

@@ -165,6 +165,28 @@ export interface CacheStatus {
   /** Zip entries copied from the cache as they were, and compressed in this build. */
   reusedEntries: number;
   compressedEntries: number;
+  /** The remote cache (--remote-cache), or null without one. */
+  remote: RemoteCacheStatus | null;
+}
+
+/** What the remote cache did in this build. */
+export interface RemoteCacheStatus {
+  /** s3://bucket/prefix. */
+  url: string;
+  readOnly: boolean;
+  /**
+   * hit (downloaded and verified), miss (no entry), rejected (an entry failed verification: see
+   * lookupReason), or skipped (not asked: the local cache had it, or the store is unusable).
+   */
+  lookup: 'hit' | 'miss' | 'rejected' | 'skipped';
+  lookupReason: string | null;
+  /** uploaded after a miss, or skipped (a hit, read-only, or the store is unusable: see uploadReason). */
+  upload: 'uploaded' | 'skipped';
+  uploadReason: string | null;
+  bytesDownloaded: number;
+  bytesUploaded: number;
+  downloadSeconds: number;
+  uploadSeconds: number;
 }
 
 export interface BuildReport {

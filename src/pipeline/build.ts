@@ -16,6 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PYSLIM_VERSION } from '../assets.js';
+import { RemoteCache } from '../cache/remote.js';
+import { openS3Store } from '../cache/remote-s3.js';
 import { DepsCache } from '../cache/store.js';
 import { resolveBuildConfig, type ResolvedBuildConfig } from '../config.js';
 import { PyslimError, throwIfAborted } from '../errors.js';
@@ -123,6 +125,10 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
     // entry this function used last, which is the one a rebuild after a source edit needs.
     if (config.installer === 'local') probeHostPython(config, exec);
     const cache = config.cache ? new DepsCache<DepsLayer>(config.cacheDir, config.cacheMaxBytes) : null;
+    const remote =
+      cache && config.remoteCache
+        ? new RemoteCache(config.remoteCache, openS3Store, (action, current, total) => emit({ stage: 'remote-cache', status: 'progress', action, current, total }))
+        : null;
     const withLayers = await loadLayers(config.withLayers);
     releaseLayers = withLayers.release;
     const layers = withLayers.layers;
@@ -157,6 +163,7 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
             bytecode: bytecodeMode,
             workDir: work,
             cache,
+            remote,
             layers,
             stage,
             assumeResolution: warm.mayAssume,
@@ -269,6 +276,8 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
     // Nothing is published until what was assumed from the last build is confirmed.
     await warm.checkBeforePublishing();
     if (deps?.store) await stage('cache', () => deps!.store!(zipped.written, zipped.tempPath));
+    if (deps?.store && deps.upload) await stage('remote-cache', deps.upload);
+    if (remote) warnings.push(...remote.warnings);
 
     // report
     const inventory: Inventory = {

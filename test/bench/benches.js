@@ -1,6 +1,6 @@
 // The benchmarks, by name. Each builds with the real pyslim library and compares with a baseline
 // measured in the same run.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchZipWriter } from './zip-writer.js';
@@ -236,10 +236,56 @@ async function coldBuild() {
   }
 }
 
+/** One CLI build in a child process, without blocking this process (the S3 server runs here). */
+function cliBuildAsync(dir, out, extra, env) {
+  const json = `${out}.json`;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'build', dir, '--runtime', 'python3.11', '--installer', 'local', '-o', out, '--json', json, '-q', ...extra], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`build failed: ${stderr}`));
+      else resolve({ ms: performance.now() - started, stderr, report: JSON.parse(readFileSync(json, 'utf8')) });
+    });
+  });
+}
+
+/** Issue 17: machine B's first build from a remote cache machine A filled, against a cold build. */
+async function remoteCache() {
+  const { startS3Server, S3RVER_ENV } = await import('./s3-server.js');
+  const s3 = await startS3Server();
+  try {
+    const env = { ...ENV, ...S3RVER_ENV, PYSLIM_CACHE_SIGNING_KEY: 'bench-signing-key' };
+    const remote = ['--remote-cache', `s3://${s3.bucket}/bench`, '--remote-cache-endpoint', s3.endpoint];
+    const dir = functionDir(COLD_WARM_REQUIREMENTS, COLD_START_HANDLER);
+    const cold = await cliBuildAsync(dir, path.join(scratch(), 'cold.zip'), ['--cache-dir', scratch('pyslim-bench-cache-')], env);
+    const machineA = await cliBuildAsync(dir, path.join(scratch(), 'a.zip'), ['--cache-dir', scratch('pyslim-bench-cache-'), ...remote], env);
+    const machineB = await cliBuildAsync(dir, path.join(scratch(), 'b.zip'), ['--cache-dir', scratch('pyslim-bench-cache-'), ...remote], env);
+    const r = (b) => b.report.cache.remote;
+    console.log(
+      table([
+        ['build', 'wall', 'cache', 'remote', 'transferred', 'sha256'],
+        ['cold (empty cache, no remote)', `${(cold.ms / 1000).toFixed(1)} s`, cold.report.cache.status, '-', '-', cold.report.output.sha256.slice(0, 12)],
+        ['machine A (empty cache, uploads)', `${(machineA.ms / 1000).toFixed(1)} s`, machineA.report.cache.status, `${r(machineA).lookup}, ${r(machineA).upload}`, `${mb(r(machineA).bytesUploaded)} up in ${r(machineA).uploadSeconds.toFixed(1)} s`, machineA.report.output.sha256.slice(0, 12)],
+        ['machine B (empty cache, remote hit)', `${(machineB.ms / 1000).toFixed(1)} s`, machineB.report.cache.status, `${r(machineB).lookup}`, `${mb(r(machineB).bytesDownloaded)} down in ${r(machineB).downloadSeconds.toFixed(1)} s`, machineB.report.output.sha256.slice(0, 12)],
+      ]),
+    );
+    console.log(`machine B / cold wall-time ratio: ${ratio(machineB.ms, cold.ms)} (goal ≤ 0.25); B's zip equals A's and the cold one: ${machineB.report.output.sha256 === machineA.report.output.sha256 && machineB.report.output.sha256 === cold.report.output.sha256 ? 'yes' : 'NO'}`);
+    console.log(`machine A / cold (the price of uploading): ${ratio(machineA.ms, cold.ms)}`);
+    const stages = (b) => Object.entries(b.report.timings).map(([stage, ms]) => `${stage} ${(ms / 1000).toFixed(1)} s`).join(', ');
+    console.log(`machine B's stages: ${stages(machineB)}`);
+    console.log(`cold build's stages: ${stages(cold)}`);
+  } finally {
+    await s3.stop();
+  }
+}
+
 export const benches = new Map([
   ['coldbuild', { title: 'cold build with an empty cache vs pip install -r requirements.txt --target pkg + zip -r9; peak RSS; the trace', run: coldBuild }],
   ['zip', { title: 'zip stage: pyslim writer vs zip -r9 -X and archiver on the same pruned tree', run: zipStage }],
   ['cache', { title: 'cold build vs warm rebuild after a handler change; peak RSS', run: coldWarm }],
+  ['remote', { title: "a second CI machine's first build from the S3 remote cache vs a cold build", run: remoteCache }],
   ['coldstart', { title: 'cold import: unchecked-hash bytecode vs none vs hand-rolled fixed-date zip', run: coldStart }],
   ['size', { title: 'pandas zip vs pip install --target + zip -r9', run: sizeVsHandRolled }],
   ['profiles', { title: 'pandas zip: aggressive profile vs safe', run: aggressiveVsSafe }],

@@ -45,6 +45,10 @@ interface BuildFlags {
   keepTemp?: boolean;
   cache?: boolean;
   cacheMaxSize?: string;
+  remoteCache?: string;
+  remoteCacheEndpoint?: string;
+  remoteCacheReadOnly?: boolean;
+  remoteCacheTimeout?: string;
   groups?: string[];
   prune?: string;
   botoServices?: string[];
@@ -96,6 +100,10 @@ function buildOptionsFrom(flags: BuildFlags, only?: (key: string) => boolean): B
     keepTemp: flags.keepTemp,
     cache: flags.cache,
     cacheMaxSize: flags.cacheMaxSize,
+    remoteCache: flags.remoteCache,
+    remoteCacheEndpoint: flags.remoteCacheEndpoint,
+    remoteCacheReadOnly: flags.remoteCacheReadOnly,
+    remoteCacheTimeout: flags.remoteCacheTimeout === undefined ? undefined : Number(flags.remoteCacheTimeout),
     groups: flags.groups?.flatMap((g) => g.split(',')),
     prune: flags.prune as BuildOptions['prune'],
     botoServices: flags.botoServices,
@@ -303,6 +311,10 @@ export function registerBuild(program: Command, io: Io, setExitCode: SetExitCode
     .option('--keep-temp', "keep the build's temp folder for inspection (its path is in the JSON report)")
     .option('--no-cache', 'build the dependency layer from scratch and do not store it')
     .option('--cache-max-size <size>', 'cap on the cache; least-recently used entries go first (default 5GiB)')
+    .option('--remote-cache <s3://bucket/prefix>', 'share the dependency cache through S3: look up on a local miss, upload after one (entries signed with $PYSLIM_CACHE_SIGNING_KEY)')
+    .option('--remote-cache-endpoint <url>', 'S3-compatible endpoint for the remote cache (default: $AWS_ENDPOINT_URL_S3, else AWS)')
+    .option('--remote-cache-read-only', 'download from the remote cache, never upload (for pull requests)')
+    .option('--remote-cache-timeout <seconds>', 'give the remote cache up for the build when a request takes longer (default 30)')
     .option('--groups <names...>', 'optional-dependency extras or dependency groups to include (dev groups only when named)')
     .option('--strict', `exit ${EXIT_CODES.warnings} when the build has warnings`)
     .option('-q, --quiet', 'print only warnings and errors')

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cacheKey, changedInputs, sha256, type CacheInputs } from '../../cache/key.js';
+import type { RemoteCache } from '../../cache/remote.js';
 import { DepsCache } from '../../cache/store.js';
 import type { PrecompressedSource, WrittenEntry } from '../../zip/writer.js';
 import type { BuildReport, CacheStatus, Resolution } from '../../model/report.js';
@@ -20,6 +21,8 @@ export interface DepsOutcome extends BuiltLayer {
   precompressed: Map<string, PrecompressedSource> | null;
   /** On a miss with the cache on: stores the layer once the zip is written. */
   store?: (written: readonly WrittenEntry[], zipPath: string) => Promise<void>;
+  /** On a miss with a remote cache: uploads the stored layer (after `store`). */
+  upload?: () => Promise<void>;
   /** On a miss with the cache off: the staging folder to remove. */
   discard?: () => Promise<void>;
   /** On a hit: closes the cached entries once the zip is written (and waits for pip, if it still runs). */
@@ -68,6 +71,21 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
       found = await options.stage('cache', () => cache.lookup(key));
     }
   }
+  // On a local miss, a shared cache may have what another machine built.
+  const { remote } = options;
+  let fromRemote = false;
+  if (found.status !== 'hit' && remote) {
+    fromRemote = await options.stage('remote-cache', () => remote.fetch(key, cache));
+    if (fromRemote) {
+      const local = await cache.lookup(key);
+      if (local.status === 'hit') found = local;
+      else {
+        fromRemote = false;
+        remote.status.lookup = 'rejected';
+        remote.status.lookupReason = local.reason;
+      }
+    }
+  }
   // Notes for the function's next build; with pip still resolving, what it read now is noted once it agrees.
   const notes = { hostPython: options.selected.hostPython, ...(pipSources ? { pipSources } : {}) };
   if (found.status === 'hit') {
@@ -79,7 +97,7 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
       layer: found.manifest.layer,
       depsDir: path.join(found.dir, 'tree'),
       runtimeDir: path.join(found.dir, 'runtime'),
-      cache: status('hit', 'hit', { resolution, resolutionReason }, key, cache.root, 'hit'),
+      cache: status('hit', fromRemote ? 'hit: downloaded from the remote cache' : 'hit', { resolution, resolutionReason }, key, cache.root, 'hit', remote),
       precompressed: entries.sources,
       release: async () => {
         await resolving?.catch(() => undefined);
@@ -103,12 +121,13 @@ async function cachedLayer(options: DepsOptions, cache: DepsCache<DepsLayer>, ke
     const built = await buildLayer(options, staging, resolvedList);
     return {
       ...built,
-      cache: status('miss', reason, { resolution, resolutionReason }, key, cache.root, 'miss'),
+      cache: status('miss', reason, { resolution, resolutionReason }, key, cache.root, 'miss', remote),
       precompressed: null,
       store: async (written, zipPath) => {
         await storeLayer(cache, staging, { key, inputs, functionDir: config.dir, layer: built.layer }, written, zipPath);
         await cache.rememberLast(config.dir, key, notes);
       },
+      ...(remote ? { upload: () => remote.upload(key, cache.entryDir(key)) } : {}),
       discard: () => cache.discard(staging),
     };
   } catch (error) {
@@ -124,9 +143,10 @@ function status(
   key: string | null,
   dir: string | null,
   layer: 'hit' | 'miss',
+  remote?: RemoteCache | null,
 ): CacheStatus {
   const stages = Object.fromEntries(['install', 'prune', 'strip', 'compile'].map((s) => [s, layer])) as Record<string, 'hit' | 'miss' | 'ran'>;
-  return { status: kind, reason, resolution, resolutionReason: resolutionReason ?? null, key, dir, stages, reusedEntries: 0, compressedEntries: 0 };
+  return { status: kind, reason, resolution, resolutionReason: resolutionReason ?? null, key, dir, stages, reusedEntries: 0, compressedEntries: 0, remote: remote?.status ?? null };
 }
 
 /** Why a key has no entry: what differs from the last build of the same function. */

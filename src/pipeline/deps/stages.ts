@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { RemoteCache } from '../../cache/remote.js';
 import { DepsCache } from '../../cache/store.js';
 import type { ResolvedBuildConfig } from '../../config.js';
 import type { Exec } from '../../exec.js';
@@ -71,6 +72,8 @@ export interface DepsOptions {
   workDir: string;
   /** The dependency cache, or null with --no-cache. */
   cache: DepsCache<DepsLayer> | null;
+  /** The remote cache, or null without --remote-cache. */
+  remote?: RemoteCache | null;
   /** Layers the function runs with: packages they provide are left out. */
   layers: readonly LayerInfo[];
   stage: <T>(name: string, run: () => Promise<T>) => Promise<T>;
