@@ -102,7 +102,7 @@ export function createReport(input: ReportInput): BuildReport {
   const all = [...tallies.values()];
   const sum = (pick: (t: Tally) => number) => all.reduce((n, t) => n + pick(t), 0);
 
-  const report: Omit<BuildReport, 'budgets' | 'input' | 'cache'> = {
+  const report: Omit<BuildReport, 'budgets' | 'input' | 'cache' | 'advice'> = {
     pyslimVersion: input.pyslimVersion,
     runtime: input.runtime,
     arch: input.arch,
@@ -143,5 +143,5 @@ export function createReport(input: ReportInput): BuildReport {
   const budgets = checkBudgets(report, input.budgetLimits, input.zipped);
   const { timings, warnings, ...head } = report;
   // budgets sits beside budget in the JSON, before timings and warnings.
-  return { ...head, budgets, input: null, cache: null, timings, warnings };
+  return { ...head, budgets, input: null, cache: null, advice: null, timings, warnings };
 }
