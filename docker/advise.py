@@ -363,6 +363,29 @@ def check_branch_imports(handler: ModuleFacts) -> list[dict]:
     return findings
 
 
+def installed_distributions(root: str) -> list[dict]:
+    """Name, version and wheel tags of each *.dist-info at the top of the tree, for the arm64 check."""
+    found = []
+    for entry in sorted(os.listdir(root)):
+        if not entry.endswith(".dist-info"):
+            continue
+        fields: dict[str, list[str]] = {}
+        for name in ("METADATA", "WHEEL"):
+            try:
+                with open(os.path.join(root, entry, name), encoding="utf-8", errors="replace") as handle:
+                    for line in handle:
+                        if not line.strip():
+                            break  # the headers end at the first blank line
+                        key, _, value = line.partition(":")
+                        fields.setdefault(key.strip(), []).append(value.strip())
+            except OSError:
+                continue
+        if "Name" in fields and "Version" in fields:
+            found.append({"name": fields["Name"][0], "version": fields["Version"][0], "tags": fields.get("Tag", []),
+                          "purelib": fields.get("Root-Is-Purelib", ["false"])[0].lower() == "true"})
+    return found
+
+
 def check(args: argparse.Namespace) -> None:
     module, _, function = args.handler.rpartition(".")
     root = args.root[0]
@@ -383,7 +406,7 @@ def check(args: argparse.Namespace) -> None:
     if handler is not None:
         findings.extend(check_branch_imports(handler))
         findings.extend(check_helpers(handler, {n: f for n, f in modules.items() if n != module}))
-    print(json.dumps({"findings": findings, "handlerSource": handler is not None}))
+    print(json.dumps({"findings": findings, "handlerSource": handler is not None, "distributions": installed_distributions(root)}))
 
 
 def main() -> None:

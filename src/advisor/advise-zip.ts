@@ -7,6 +7,7 @@ import path from 'node:path';
 import { resolveAdviseConfig, resolveArch, resolveChoice, resolveHandler, resolveRuntime, type ResolvedAdviseConfig } from '../config.js';
 import { PyslimError } from '../errors.js';
 import { execSubprocess, type Exec } from '../exec.js';
+import { pipIndexArgs } from '../installers/index-config.js';
 import type { TargetPython } from '../installers/types.js';
 import { INSTALLER_CHOICES, type InstallerChoice } from '../model/modes.js';
 import type { Advice } from '../model/report.js';
@@ -15,7 +16,7 @@ import { runtimeFromBytecode, targetPython } from '../inspect/profile-zip.js';
 import { handlerFromPaths } from '../pipeline/profile.js';
 import type { ArchName, RuntimeName } from '../runtimes.js';
 import { extractZipToTemp, removeExtractedTree } from '../zip/extract.js';
-import { adviseTree } from './advise.js';
+import { adviseTree, type AdviseOptions } from './advise.js';
 
 export interface DoctorZipOptions {
   zip: string;
@@ -39,6 +40,9 @@ export interface DoctorZipOptions {
   exec?: Exec;
   /** Where the cgroup hierarchies are (tests point this elsewhere to see the estimate path). */
   cgroupRoots?: { v2: string; v1: string };
+  /** For the arm64 check: pip's index and wheel folders (the host pip's configuration applies too). */
+  indexUrl?: string;
+  findLinks?: string[];
 }
 
 export interface ZipAdvice extends Advice {
@@ -65,7 +69,8 @@ export async function doctorZip(options: DoctorZipOptions): Promise<ZipAdvice> {
     });
   }
   const python = await targetPython({ ...options, runtime, arch, installer, env, exec });
-  const advice = await adviseZipFile({ zip, python, exec, handler, ownFiles, runtime, arch, config, signal: options.signal, cgroupRoots: options.cgroupRoots });
+  const pip = { env, options: pipIndexArgs({ indexUrl: options.indexUrl, findLinks: options.findLinks?.map((f) => (/^\w+:\/\//.test(f) ? f : path.resolve(options.cwd ?? process.cwd(), f))) }), python: options.python };
+  const advice = await adviseZipFile({ zip, python, exec, handler, ownFiles, runtime, arch, config, pip, signal: options.signal, cgroupRoots: options.cgroupRoots });
   return { zip, ...advice };
 }
 
@@ -81,6 +86,7 @@ export interface AdviseZipFileOptions {
   config: ResolvedAdviseConfig;
   /** Layers and the runtime's own packages, after the zip on sys.path. */
   fallbackRoots?: readonly string[];
+  pip: AdviseOptions['pip'];
   signal?: AbortSignal;
   cgroupRoots?: { v2: string; v1: string };
 }
@@ -101,6 +107,7 @@ export async function adviseZipFile(options: AdviseZipFileOptions): Promise<Advi
       runs: options.config.runs,
       timeoutMs: options.config.timeoutMs,
       cgroupRoots: options.cgroupRoots,
+      pip: options.pip,
       signal: options.signal,
     });
   } finally {

@@ -10,6 +10,7 @@ import type { PathArg, TargetPython } from '../installers/types.js';
 import type { Advice, AdviceFinding, MemoryInit } from '../model/report.js';
 import { median } from '../pipeline/profile.js';
 import { RUNTIMES, type ArchName, type RuntimeName } from '../runtimes.js';
+import { checkArm64, type InstalledDistribution } from './arm64.js';
 import { FINDINGS, HEAVY_IMPORT_MS, NEEDS_HEAVY_IMPORT, isFindingCode } from './catalogue.js';
 import { INIT_LIMIT_MS, PRICES, RECOMMENDATION_MARGIN_PERCENT, estimateInitMs, initGbSeconds, recommendMemory, usdPerMillionColdStarts, vcpuShare } from './pricing.js';
 import { CGROUP_ROOTS, createCgroup, findCpuController, removeCgroup, type CpuController } from './quota.js';
@@ -35,11 +36,14 @@ export interface AdviseOptions {
   timeoutMs: number;
   /** Where the cgroup hierarchies are; a missing one means estimates. */
   cgroupRoots?: { v2: string; v1: string };
+  /** How pip finds wheels, for the arm64 readiness of an x86_64 function. */
+  pip: { env: Readonly<Record<string, string | undefined>>; options: readonly string[]; python?: string };
   signal?: AbortSignal;
 }
 
 interface CheckOutput {
   findings: { code: string; file: string; line: number; statement: string; subject: string }[];
+  distributions: InstalledDistribution[];
 }
 
 interface LinesOutput {
@@ -69,7 +73,12 @@ export async function adviseTree(options: AdviseOptions): Promise<Advice> {
   const memory = await measureMemory(options, base, hostInitMs);
   const checked = await options.python.runScript('advise.py', ['check', ...base, ...own], { isolated: true, signal: options.signal, timeoutMs: 120_000 });
   if (checked.exitCode !== 0) throw new PyslimError('INTERNAL', `the advisor's checks failed: ${lastLine(checked.stderr)}`, { details: checked.stderr });
-  const findings = toFindings(parseJson<CheckOutput>(checked.stdout).findings, statements.all);
+  const check = parseJson<CheckOutput>(checked.stdout);
+  const findings = toFindings(check.findings, statements.all);
+  const arm64 =
+    options.arch === 'x86_64'
+      ? await checkArm64({ exec: options.exec, env: options.pip.env, runtime: options.runtime, distributions: check.distributions, pipOptions: options.pip.options, python: options.pip.python, signal: options.signal })
+      : null;
 
   const chosen = recommendMemory(memory.settings);
   const fastest = memory.settings.filter((s) => s.initMs !== null).sort((a, b) => a.initMs! - b.initMs!)[0];
@@ -103,6 +112,7 @@ export async function adviseTree(options: AdviseOptions): Promise<Advice> {
       supported: minor >= 12,
       blockers: minor >= 12 ? [] : [`${options.runtime} is older than python3.12, the first Python runtime with SnapStart`],
     },
+    arm64,
   };
 }
 

@@ -150,6 +150,18 @@ export interface MemoryInit {
   usdPerMillion: number | null;
 }
 
+/** Whether an x86_64 function could switch to arm64: a wheel for every distribution. */
+export interface Arm64Readiness {
+  ready: boolean;
+  /** Distributions in the zip, and how many of them are pure Python. */
+  distributions: number;
+  pure: number;
+  /** Those with no arm64 wheel of the same version for the runtime (manylinux aarch64 within its glibc). */
+  missing: { name: string; version: string; tags: string[] }[];
+  /** Set when the check could not run, with why. */
+  note: string | null;
+}
+
 /** The `advice` section (pyslim doctor, pyslim build --advise). */
 export interface Advice {
   handler: string;
@@ -173,6 +185,8 @@ export interface Advice {
   findings: AdviceFinding[];
   /** SnapStart for Python: what blocks it for this function. */
   snapStart: { supported: boolean; blockers: string[] };
+  /** arm64 readiness, for an x86_64 function (null on arm64). */
+  arm64: Arm64Readiness | null;
 }
 
 /**

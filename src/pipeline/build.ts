@@ -33,7 +33,8 @@ import { compileBytecode, summarizeBytecode } from './compile.js';
 import { cacheReport, dependencyLayer, type DepsOutcome } from './deps/cache.js';
 import { bytecodePrefix, layerRemovals, layerTreeFiles, type DepsLayer } from './deps/stages.js';
 import { prepareInput } from './input.js';
-import { chooseInstallTarget, installProgress, probeHostPython, requireTargetPython } from './install.js';
+import { pipIndexArgs } from '../installers/index-config.js';
+import { chooseInstallTarget, indexFlagsWith, installProgress, probeHostPython, requireTargetPython } from './install.js';
 import { stageSourceFiles, takeInventory, type Inventory } from './inventory.js';
 import { LAYER_FOLDER, loadLayers } from './layers.js';
 import { mergeTrees } from './merge.js';
@@ -250,6 +251,8 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
             arch: config.arch,
             config: config.advise!,
             fallbackRoots,
+            // The arm64 check asks pip as the install did, without constraints (one distribution at a time).
+            pip: { env: config.env, options: pipIndexArgs({ ...indexFlagsWith(config, prepared?.input.pipOptions), constraints: [] }), python: config.python },
             signal,
           }),
         )

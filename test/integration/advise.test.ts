@@ -5,7 +5,7 @@
  * (test/fixtures/functions/advise), and bad input: a missing handler, a raise and a hang at import.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { doctorZip } from '../../src/advisor/advise-zip.js';
@@ -14,6 +14,7 @@ import { build, type BuildReport } from '../../src/index.js';
 import type { Advice } from '../../src/model/report.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { scratchFolders } from '../helpers/lambda.js';
+import { makeTaggedWheel, makeWheel } from '../helpers/wheels.js';
 
 const FUNCTIONS = path.join(ROOT, 'test/fixtures/functions');
 const env = { ...process.env, PIP_RETRIES: '0' };
@@ -115,6 +116,36 @@ describe('pyslim doctor <zip> under a real CPU quota', () => {
     expect(advice.quota.note).toMatch(/no CPU quota could be applied.*estimates/);
     expect(advice.memory.every((m) => m.estimated && m.samplesMs.length === 0)).toBe(true);
     expect(advice.memory[0]!.initMs).toBeCloseTo((advice.hostInitMs * 1769) / 128, 0);
+  });
+});
+
+describe('arm64 readiness of an x86_64 zip, against wheels in a local find-links folder', () => {
+  it('lists the distributions with no arm64 wheel of the same version within the runtime glibc', async () => {
+    const links = scratch();
+    makeWheel(links, 'purelib', '1.0');
+    makeTaggedWheel(links, 'fastlib', '1.0', 'cp311-cp311-manylinux_2_17_aarch64'); // ready
+    makeTaggedWheel(links, 'slowlib', '2.0', 'cp311-cp311-manylinux_2_17_x86_64'); // x86_64 only
+    makeTaggedWheel(links, 'newlib', '3.0', 'cp311-cp311-manylinux_2_35_aarch64'); // needs glibc 2.35; python3.11 has 2.26
+    const wheelFiles = (name: string, version: string, tag: string) => ({
+      [`${name}-${version}.dist-info/METADATA`]: `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n\n`,
+      [`${name}-${version}.dist-info/WHEEL`]: `Wheel-Version: 1.0\nRoot-Is-Purelib: ${tag.endsWith('none-any')}\nTag: ${tag}\n`,
+    });
+    const dir = scratch();
+    const files: Record<string, string> = {
+      'handler.py': 'def handler(event, context):\n    return {}\n',
+      ...wheelFiles('purelib', '1.0', 'py3-none-any'),
+      ...wheelFiles('fastlib', '1.0', 'cp311-cp311-manylinux_2_17_x86_64'),
+      ...wheelFiles('slowlib', '2.0', 'cp311-cp311-manylinux_2_17_x86_64'),
+      ...wheelFiles('newlib', '3.0', 'cp311-cp311-manylinux_2_17_x86_64'),
+    };
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      writeFileSync(path.join(dir, name), text);
+    }
+    execFileSync('zip', ['-q', '-r', 'function.zip', '.'], { cwd: dir });
+    const advice = await doctorZip({ zip: path.join(dir, 'function.zip'), installer: 'local', runtime: 'python3.11', memory: [1769], runs: 1, env, findLinks: [links] });
+    expect(advice.arm64).toMatchObject({ ready: false, distributions: 4, pure: 1, note: null });
+    expect(advice.arm64!.missing.map((m) => `${m.name}==${m.version}`).sort()).toEqual(['newlib==3.0', 'slowlib==2.0']);
   });
 });
 

@@ -77,6 +77,8 @@ function doctorOnZip(zip: string, flags: DoctorFlags, io: Io, signal: AbortSigna
     memory: flags.memory,
     runs: numberOrUndefined(flags.runs),
     timeout: numberOrUndefined(flags.timeout),
+    indexUrl: flags.indexUrl,
+    findLinks: flags.findLinks,
     env: io.env,
     signal,
   });
@@ -127,8 +129,8 @@ export function registerDoctor(program: Command, io: Io, setExitCode: SetExitCod
     .option('--runs <n>', 'fresh interpreters per memory setting (default 3)')
     .option('--timeout <seconds>', 'stop an import of the handler that takes longer at full CPU (default 60)')
     .option('-r, --requirements <file>', 'for a folder: its dependency file (default: found in the folder)')
-    .option('--index-url <url>', 'for a folder: package index for pip')
-    .option('--find-links <path|url...>', 'for a folder: wheel folders or pages for pip')
+    .option('--index-url <url>', "package index for pip (a folder's install, and the arm64 check)")
+    .option('--find-links <path|url...>', "wheel folders or pages for pip (a folder's install, and the arm64 check)")
     .option('--json <file>', 'write the advice as JSON')
     .addOption(new Option('--format <format>', 'stdout: table, json or markdown').default('table'))
     .option('--strict', `exit ${EXIT_CODES.warnings} when there are findings`)
