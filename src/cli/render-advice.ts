@@ -46,6 +46,7 @@ export function renderAdvice(advice: Advice, options: { chart?: boolean } = {}):
 
 function arm64Line(arm64: NonNullable<Advice['arm64']>): string {
   if (arm64.note) return `arm64: ${arm64.note}`;
+  if (arm64.ready && arm64.distributions === 0) return 'arm64: ready, nothing but the function\'s own code to rebuild; arm64 INIT costs 20% less per GB-s';
   if (arm64.ready) return `arm64: ready, every distribution has an arm64 wheel for this runtime (${arm64.pure} of ${arm64.distributions} pure Python); arm64 INIT costs 20% less per GB-s`;
   return `arm64: not ready, no arm64 wheel of the same version within the runtime's glibc for ${arm64.missing.map((m) => `${m.name} ${m.version}`).join(', ')}`;
 }
