@@ -1,7 +1,7 @@
 /**
  * The import graph of src/ runs one way, and has no circles (checked in `npm test`):
  *
- *   cli → orchestrators (index, project, config-file, pipeline/build*) → stages (pipeline/, inspect/)
+ *   cli → orchestrators (index, project, config-file, pipeline/build*) → stages (pipeline/, inspect/, advisor/)
  *       → config → installers/, rules/, zip/, cache/, inputs/ → leaves (model/ and the small shared modules)
  *
  * A module may import its own layer or any layer below it, never one above.

@@ -58,12 +58,39 @@ export interface ResolvedBuildConfig {
   bytecode: BytecodeMode | undefined;
   profile: boolean;
   profileRuns: number;
+  /** The cold-start advisor (--advise), or null without it. */
+  advise: ResolvedAdviseConfig | null;
   /** Absolute paths pyslim writes that must never be packaged. */
   ownOutputs: string[];
   env: Readonly<Record<string, string | undefined>>;
 }
 
 export const DEFAULT_OUT = 'dist/function.zip';
+
+/** The cold-start advisor's settings (pyslim doctor, pyslim build --advise). */
+export interface ResolvedAdviseConfig {
+  /** Memory settings to measure, in MB, ascending. */
+  memory: number[];
+  /** Fresh interpreters per setting. */
+  runs: number;
+  /** Per import at the host's full CPU, in ms. */
+  timeoutMs: number;
+}
+
+/** Lambda memory settings measured when --memory is not given. */
+export const DEFAULT_MEMORY_SETTINGS = [128, 256, 512, 1024, 1769, 3008] as const;
+
+/** --memory 128,512 (repeatable), --runs, --timeout (seconds) for the advisor. */
+export function resolveAdviseConfig(options: { memory?: readonly (number | string)[]; runs?: number; timeout?: number }): ResolvedAdviseConfig {
+  const memory = options.memory === undefined ? [...DEFAULT_MEMORY_SETTINGS] : options.memory.flatMap((m) => String(m).split(',')).map((m) => m.trim()).filter(Boolean).map(Number);
+  const bad = memory.find((m) => !Number.isInteger(m) || m < 128 || m > 10_240);
+  if (bad !== undefined || memory.length === 0) {
+    throw new PyslimError('INVALID_OPTION', `invalid --memory "${options.memory?.join(',')}"`, { hint: 'Use Lambda memory sizes in MB from 128 to 10240, e.g. --memory 128,512,1769' });
+  }
+  const timeout = options.timeout ?? 60;
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new PyslimError('INVALID_OPTION', `invalid --timeout "${options.timeout}"`, { hint: 'Use a number of seconds, e.g. 30' });
+  return { memory: [...new Set(memory)].sort((a, b) => a - b), runs: options.runs === undefined ? 3 : resolveRuns(options.runs), timeoutMs: Math.round(timeout * 1000) };
+}
 
 export function resolveRuntime(value: string | undefined): RuntimeName {
   const runtime = value ?? DEFAULT_RUNTIME;
@@ -139,6 +166,9 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     packages: resolvePackageBudgets(options.budgetPackages),
     layersBytes: sizeOption(options.layersSize, '--layers-size') ?? 0,
   };
+  if (options.advise && options.layer) {
+    throw new PyslimError('INVALID_OPTION', '--advise needs a function, not a layer', { hint: 'Drop --advise, or --layer' });
+  }
   return {
     dir,
     requirements,
@@ -175,6 +205,7 @@ export async function resolveBuildConfig(options: BuildOptions): Promise<Resolve
     bytecode: options.bytecode === undefined ? undefined : resolveChoice(options.bytecode, BYTECODE_MODES, 'compile', '--bytecode'),
     profile: options.profile ?? false,
     profileRuns: resolveRuns(options.profileRuns),
+    advise: options.advise ? resolveAdviseConfig({ memory: options.adviseMemory, runs: options.adviseRuns, timeout: options.adviseTimeout }) : null,
     ownOutputs: [out, ...(options.reportPaths ?? []).map((p) => path.resolve(cwd, p))],
     env,
   };

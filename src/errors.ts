@@ -45,6 +45,10 @@ export const ERROR_CODES = {
   CONTAINER_KILLED: 'build',
   NATIVE_CODE_MISMATCH: 'build',
   IMPORT_FAILED: 'build',
+  /** The handler's module or function is not in the zip (pyslim doctor, --advise). */
+  HANDLER_NOT_FOUND: 'usage',
+  /** Importing the handler did not finish within the advisor's timeout. */
+  INIT_TIMEOUT: 'build',
   COMPILE_FAILED: 'build',
   INTERRUPTED: 'interrupted',
   INTERNAL: 'internal',

@@ -9,7 +9,8 @@ import { inspectZip, type InspectOptions, type InspectReport } from './inspect/i
 export { build } from './pipeline/build.js';
 export type { BuildOptions } from './model/options.js';
 export type { ProgressEvent } from './model/progress.js';
-export type { BuildReport, PackageReport, RuleTotal, TrimSummary, InitProfile } from './model/report.js';
+export type { BuildReport, PackageReport, RuleTotal, TrimSummary, InitProfile, Advice, AdviceFinding, MemoryInit, Arm64Readiness } from './model/report.js';
+export { doctorZip as doctor, type DoctorZipOptions, type ZipAdvice } from './advisor/advise-zip.js';
 export type { BudgetCheck, BudgetResult, Suggestion } from './model/budget.js';
 export type { InspectReport, InspectPackage, InspectOptions } from './inspect/inspect.js';
 export type { SizeDiff, PackageDelta, SizeSnapshot } from './inspect/diff.js';

@@ -9,6 +9,8 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   stderrIsTTY: boolean;
+  /** Whether stdout is a terminal (charts are drawn only there). */
+  stdoutIsTTY?: boolean;
   columns: number | undefined;
   env: Readonly<Record<string, string | undefined>>;
 }

@@ -9,6 +9,7 @@ import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
 import { registerBuild } from './commands/build.js';
 import { registerCache } from './commands/cache.js';
 import { registerDiff } from './commands/diff.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProfile } from './commands/profile.js';
 import { registerRules } from './commands/rules.js';
@@ -24,6 +25,7 @@ export function createProgram(io: Io, setExitCode: SetExitCode): Command {
   registerBuild(program, io, setExitCode);
   registerProfile(program, io, setExitCode);
   registerInspect(program, io, setExitCode);
+  registerDoctor(program, io, setExitCode);
   registerDiff(program, io, setExitCode);
   registerCache(program, io, setExitCode);
   registerRules(program, io);
@@ -36,6 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     stderrIsTTY: Boolean(process.stderr.isTTY),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
     columns: process.stderr.columns,
     env: process.env,
   };

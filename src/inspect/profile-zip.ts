@@ -81,7 +81,8 @@ export function runtimeFromBytecode(tags: readonly string[]): string | undefined
   return versions.length === 1 ? `python3.${versions[0]}` : undefined;
 }
 
-async function targetPython(options: ProfileZipOptions & { runtime: RuntimeName; arch: ArchName; installer: InstallerChoice; env: Readonly<Record<string, string | undefined>>; exec: Exec }): Promise<TargetPython> {
+/** The runtime's interpreter for running a zip's code: the Lambda image's when an engine answers (auto, docker), else the host's of the same X.Y. */
+export async function targetPython(options: Omit<ProfileZipOptions, 'zip' | 'handler'> & { runtime: RuntimeName; arch: ArchName; installer: InstallerChoice; env: Readonly<Record<string, string | undefined>>; exec: Exec }): Promise<TargetPython> {
   const version = options.runtime.replace('python', '');
   if (options.installer !== 'local') {
     let engine: Engine | undefined;

@@ -57,6 +57,7 @@ export function hostTargetPython(
 ): TargetPython {
   return {
     description: `host python${python.version} (${python.executable})`,
+    hostExecutable: python.executable,
     async runScript(script, args, options = {}): Promise<TargetPythonRun> {
       // -I -S: no user or system site-packages, no PYTHON* variables; -B: no bytecode written.
       const flags = options.isolated ? ['-I', '-S', '-B'] : options.withoutSite ? ['-S'] : [];

@@ -60,6 +60,8 @@ export interface TargetPythonRun {
 export interface TargetPython {
   /** Human-readable, e.g. "host python3.11 (/usr/bin/python3)". */
   readonly description: string;
+  /** The interpreter's path when it runs on the host (not in a container): user code can then run under a CPU quota. */
+  readonly hostExecutable?: string;
   /** Runs one of the scripts in pyslim's docker/ folder with the given arguments. */
   runScript(
     script: string,

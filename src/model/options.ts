@@ -98,6 +98,14 @@ export interface BuildOptions {
   profile?: boolean;
   /** Fresh interpreters the profile imports in; the report shows the median. Default 5. */
   profileRuns?: number;
+  /** Run the cold-start advisor on the zip (init per memory setting, the function's slowest lines, checks on its code); needs the handler. */
+  advise?: boolean;
+  /** Memory settings the advisor measures, in MB. Default 128, 256, 512, 1024, 1769, 3008. */
+  adviseMemory?: (number | string)[];
+  /** Fresh interpreters per memory setting. Default 3. */
+  adviseRuns?: number;
+  /** Seconds an import of the handler may take at the host's full CPU before the advisor stops it. Default 60. */
+  adviseTimeout?: number;
   /** Files the caller writes next to the build (e.g. the JSON report); they are never packaged. */
   reportPaths?: string[];
   /** Base for relative paths. Default: process.cwd(). */

@@ -142,6 +142,83 @@ export interface InitProfile {
   deferrable: { module: string; package: string; names: string[]; usage: 'some-paths' | 'unused'; ms: number }[];
 }
 
+/** One finding of the cold-start advisor, on the function's own code. */
+export interface AdviceFinding {
+  /** A code from the advisor's catalogue (src/advisor/catalogue.ts). */
+  code: string;
+  /** Path inside the zip, and the 1-based line. */
+  file: string;
+  line: number;
+  /** The statement's first line, as written. */
+  statement: string;
+  /** What the finding is about: the call (boto3.client, requests.get) or the module imported. */
+  subject: string;
+  /** Why it costs, in one line. */
+  reason: string;
+  /** What to do about it, in one line. */
+  fix: string;
+  /** The statement's measured init time at the host's full CPU, when it was measured. */
+  ms: number | null;
+}
+
+/** Init at one Lambda memory setting. */
+export interface MemoryInit {
+  memoryMb: number;
+  /** Lambda's CPU share at this setting: memory / 1,769 MB. */
+  vcpu: number;
+  /** Median init (import of the handler module); null when every run passed the timeout. */
+  initMs: number | null;
+  /** Every run's init, in ms (empty for an estimate). */
+  samplesMs: number[];
+  /** True when no CPU quota could be applied and initMs is the host figure scaled by the share. */
+  estimated: boolean;
+  /** Over Lambda's 10 s INIT limit: the function would fail to start at this setting. */
+  overInitLimit: boolean;
+  /** Billed INIT: memory in GB × init in seconds. */
+  gbSeconds: number | null;
+  /** Dollars per million cold starts, for the INIT phase alone. */
+  usdPerMillion: number | null;
+}
+
+/** Whether an x86_64 function could switch to arm64: a wheel for every distribution. */
+export interface Arm64Readiness {
+  ready: boolean;
+  /** Distributions in the zip, and how many of them are pure Python. */
+  distributions: number;
+  pure: number;
+  /** Those with no arm64 wheel of the same version for the runtime (manylinux aarch64 within its glibc). */
+  missing: { name: string; version: string; tags: string[] }[];
+  /** Set when the check could not run, with why. */
+  note: string | null;
+}
+
+/** The `advice` section (pyslim doctor, pyslim build --advise). */
+export interface Advice {
+  handler: string;
+  interpreter: string;
+  runtime: RuntimeName;
+  arch: ArchName;
+  /** Fresh interpreters per memory setting (and for the line timing). */
+  runs: number;
+  /** How the CPU share was applied; method null (and note set) when it could not be, so every figure is an estimate. */
+  quota: { method: 'cgroup-v2' | 'cgroup-v1' | null; note: string | null };
+  /** Median init at the host's full CPU, no quota. */
+  hostInitMs: number;
+  memory: MemoryInit[];
+  /** The cheapest setting whose init is within marginPercent of the fastest; null when none was measured. */
+  recommendation: { memoryMb: number; initMs: number; usdPerMillion: number; marginPercent: number; reason: string } | null;
+  /** The price the dollars come from. */
+  price: { arch: ArchName; usdPerGbSecond: number; region: string; source: string; date: string };
+  /** The slowest top-level statements of the function's own modules (median self time at the host's full CPU). */
+  statements: { file: string; line: number; statement: string; ms: number; selfMs: number }[];
+  /** Checks on the function's code, SnapStart hazards (codes SNAPSTART_*) included. */
+  findings: AdviceFinding[];
+  /** SnapStart for Python: what blocks it for this function. */
+  snapStart: { supported: boolean; blockers: string[] };
+  /** arm64 readiness, for an x86_64 function (null on arm64). */
+  arm64: Arm64Readiness | null;
+}
+
 /**
  * How the resolved versions in the key were found: from the hash lock itself, reused from the
  * function's last build because the requirements pin every distribution, reused because
@@ -269,6 +346,8 @@ export interface BuildReport {
   };
   /** The init-time profile (--profile), or null. */
   init: InitProfile | null;
+  /** The cold-start advisor (--advise), or null. */
+  advice: Advice | null;
   /** The --budget check on the zip's size, or null without one. */
   budget: { limitBytes: number; ok: boolean } | null;
   /** Every size check (--budget, --budget-unzipped, --budget-package, Lambda's 250 MiB), contributors and what would cut them. */

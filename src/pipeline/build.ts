@@ -15,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { adviseZipFile } from '../advisor/advise-zip.js';
 import { PYSLIM_VERSION } from '../assets.js';
 import { RemoteCache } from '../cache/remote.js';
 import { openS3Store } from '../cache/remote-s3.js';
@@ -35,7 +36,8 @@ import { compileBytecode, summarizeBytecode } from './compile.js';
 import { cacheReport, dependencyLayer, type DepsOutcome } from './deps/cache.js';
 import { bytecodePrefix, layerAdditions, layerRemovals, layerTreeFiles, type DepsLayer } from './deps/stages.js';
 import { prepareInput } from './input.js';
-import { chooseInstallTarget, installProgress, probeHostPython, requireTargetPython } from './install.js';
+import { pipIndexArgs } from '../installers/index-config.js';
+import { chooseInstallTarget, indexFlagsWith, installProgress, probeHostPython, requireTargetPython } from './install.js';
 import { stageSourceFiles, takeInventory, type Inventory } from './inventory.js';
 import { LAYER_FOLDER, loadLayers } from './layers.js';
 import { mergeTrees } from './merge.js';
@@ -273,6 +275,26 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
       warnings.push({ code: 'DIRECT_UPLOAD_LIMIT', message: `the zip is over 50 MiB (${zipped.bytes} bytes), Lambda's limit for direct upload: deploy it through S3` });
     }
 
+    // advise (--advise): the cold-start advisor, on the zip as it will ship.
+    const advice = config.advise
+      ? await stage('advise', () =>
+          adviseZipFile({
+            zip: zipped.tempPath,
+            python: requireTargetPython(python, noPython, '--advise'),
+            exec,
+            handler: config.handler ?? inferHandler(files, '--advise'),
+            ownFiles: files.filter((f) => f.origin === 'source').map((f) => f.path),
+            runtime: config.runtime,
+            arch: config.arch,
+            config: config.advise!,
+            fallbackRoots,
+            // The arm64 check asks pip as the install did, without constraints (one distribution at a time).
+            pip: { env: config.env, options: pipIndexArgs({ ...indexFlagsWith(config, prepared?.input.pipOptions), constraints: [] }), python: config.python },
+            signal,
+          }),
+        )
+      : null;
+
     // Nothing is published until what was assumed from the last build is confirmed.
     await warm.checkBeforePublishing();
     if (deps?.store) await stage('cache', () => deps!.store!(zipped.written, zipped.tempPath));
@@ -323,6 +345,7 @@ async function buildOnce(config: ResolvedBuildConfig, options: BuildOptions, war
       ? { kind: prepared.input.kind, files: prepared.input.files, requireHashes: prepared.input.requireHashes, resolved: layer.resolved, localPaths: prepared.input.localPaths.map((p) => p.path) }
       : null;
     report.cache = cacheReport(deps?.cache, deps?.precompressed ?? null, files);
+    report.advice = advice;
     if (config.keepTemp) report.workDir = work;
 
     // publish: the zip takes its place only now.

@@ -125,16 +125,21 @@ export function summarize(output: ScriptOutput, options: Pick<ProfileOptions, 'o
 }
 
 /** The handler module for --profile without --handler: the names the Lambda console and tools use. */
-export function inferHandler(files: readonly TreeFile[]): string {
+export function inferHandler(files: readonly TreeFile[], option = '--profile'): string {
+  const found = handlerFromPaths(files.filter((f) => f.origin === 'source').map((f) => f.path));
+  if (found) return found;
+  throw new PyslimError('INVALID_OPTION', `${option} needs the handler`, { hint: 'Pass --handler module.function, e.g. --handler app.handler' });
+}
+
+/** The first of the usual handler files among the paths, as module.function. */
+export function handlerFromPaths(paths: readonly string[]): string | undefined {
   const candidates: [string, string][] = [
     ['lambda_function.py', 'lambda_function.lambda_handler'],
     ['handler.py', 'handler.handler'],
     ['app.py', 'app.handler'],
     ['main.py', 'main.handler'],
   ];
-  const found = candidates.find(([file]) => files.some((f) => f.origin === 'source' && f.path === file));
-  if (found) return found[1];
-  throw new PyslimError('INVALID_OPTION', '--profile needs the handler', { hint: 'Pass --handler module.function, e.g. --handler app.handler' });
+  return candidates.find(([file]) => paths.includes(file))?.[1];
 }
 
 /** The distribution (display name) owning a file, by its path: from the files that ship, were installed, or were left out for the runtime. */

@@ -124,7 +124,7 @@ export function createReport(input: ReportInput): BuildReport {
   const { filesBefore, filesAfter, bytesBefore, bytesAfter, ...source } = summarize(tallies.get(SOURCE_OWNER) ?? emptyTally());
   const totals = summarize(total);
 
-  const report: Omit<BuildReport, 'budgets' | 'input' | 'cache'> = {
+  const report: Omit<BuildReport, 'budgets' | 'input' | 'cache' | 'advice'> = {
     schemaVersion: REPORT_SCHEMA_VERSION,
     pyslimVersion: input.pyslimVersion,
     runtime: input.runtime,
@@ -162,5 +162,5 @@ export function createReport(input: ReportInput): BuildReport {
   const budgets = checkBudgets(report, input.budgetLimits, input.zipped);
   const { timings, trace, warnings, ...head } = report;
   // budgets sits beside budget in the JSON, before timings, trace and warnings.
-  return { ...head, budgets, input: null, cache: null, timings, trace, warnings };
+  return { ...head, budgets, input: null, cache: null, advice: null, timings, trace, warnings };
 }

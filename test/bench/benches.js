@@ -281,8 +281,28 @@ async function remoteCache() {
   }
 }
 
+/** Issue 16: init of the mixed app per Lambda memory setting, under each setting's CPU quota, beside the host's figure. */
+async function adviseMemory() {
+  const dir = functionDir(COLD_WARM_REQUIREMENTS, COLD_START_HANDLER);
+  const report = await build({ dir, out: path.join(scratch(), 'advise.zip'), runtime: 'python3.11', installer: 'local', env: ENV, advise: true, adviseRuns: 3 });
+  const advice = report.advice;
+  if (advice.quota.note) console.log(advice.quota.note);
+  const kind = advice.quota.method ? `measured, ${advice.quota.method}` : 'ESTIMATED';
+  console.log(
+    table([
+      ['memory', 'vCPU', `init (median of ${advice.runs}, ${kind})`, 'ratio to host', '$ per 1M cold starts'],
+      ['host, full CPU', '-', `${advice.hostInitMs.toFixed(0)} ms`, '1.00', '-'],
+      ...advice.memory.map((m) => [`${m.memoryMb} MB`, m.vcpu.toFixed(3), m.initMs === null ? 'timed out' : `${m.initMs.toFixed(0)} ms`, m.initMs === null ? '-' : ratio(m.initMs, advice.hostInitMs), `$${m.usdPerMillion?.toFixed(2) ?? '-'}`]),
+    ]),
+  );
+  const at = (mb) => advice.memory.find((m) => m.memoryMb === mb)?.initMs;
+  console.log(`init ratio 128 MB / 1769 MB: ${ratio(at(128), at(1769))} (Lambda's share says ${ratio(1769, 128)}); recommended: ${advice.recommendation?.memoryMb} MB`);
+  console.log(`slowest own statement: ${advice.statements[0] ? `${advice.statements[0].file}:${advice.statements[0].line} ${advice.statements[0].statement} (${advice.statements[0].selfMs} ms)` : 'none'}`);
+}
+
 export const benches = new Map([
   ['coldbuild', { title: 'cold build with an empty cache vs pip install -r requirements.txt --target pkg + zip -r9; peak RSS; the trace', run: coldBuild }],
+  ['advise', { title: 'init per Lambda memory setting (cgroup CPU quota) for the mixed app, beside the host figure', run: adviseMemory }],
   ['zip', { title: 'zip stage: pyslim writer vs zip -r9 -X and archiver on the same pruned tree', run: zipStage }],
   ['cache', { title: 'cold build vs warm rebuild after a handler change; peak RSS', run: coldWarm }],
   ['remote', { title: "a second CI machine's first build from the S3 remote cache vs a cold build", run: remoteCache }],

@@ -9,6 +9,7 @@ export const quietSections = {
   verify: null,
   bytecode: { mode: 'none' as const, interpreter: null, files: 0, bytes: 0, failed: [], keptSources: [] },
   init: null,
+  advice: null,
   budgets: { ok: true, checks: [], contributors: [], suggestions: [] },
   input: null,
   cache: null,

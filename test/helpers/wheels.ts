@@ -46,3 +46,23 @@ export function writeSimpleIndex(root: string): string {
   }
   return path.join(root, 'simple');
 }
+
+/** Writes a wheel with this platform tag (e.g. cp311-cp311-manylinux_2_17_aarch64); its content is a stub, pip only reads the name and METADATA. */
+export function makeTaggedWheel(folder: string, name: string, version: string, tag: string): string {
+  const file = `${name}-${version}-${tag}.whl`;
+  execFileSync(HOST_PYTHON, [
+    '-c',
+    `import zipfile, sys
+name, version, tag, out = sys.argv[1:5]
+info = f"{name}-{version}.dist-info"
+files = {f"{name}/__init__.py": "", f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n\\n", f"{info}/WHEEL": f"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: false\\nTag: {tag}\\n"}
+files[f"{info}/RECORD"] = "".join(f"{p},,\\n" for p in files) + f"{info}/RECORD,,\\n"
+with zipfile.ZipFile(out, "w") as z:
+    for path, text in files.items(): z.writestr(path, text)`,
+    name,
+    version,
+    tag,
+    path.join(folder, file),
+  ]);
+  return path.join(folder, file);
+}

@@ -18,6 +18,7 @@ import { abortOnSignals, renderError, writeFileAtomic, type Io, type SetExitCode
 import { createProgressRenderer } from '../progress.js';
 import { annotations, budgetFailureLines } from '../render-ci.js';
 import { renderDiffTable } from '../render-inspect.js';
+import { renderAdvice, renderAdviceMarkdown } from '../render-advice.js';
 import { renderMarkdown } from '../render-markdown.js';
 import { renderBuildTable, renderSummaryTable, renderWarnings } from '../render-table.js';
 
@@ -60,6 +61,9 @@ interface BuildFlags {
   bytecode?: string;
   profile?: boolean;
   runs?: string;
+  advise?: boolean;
+  memory?: string[];
+  timeout?: string;
   config?: string;
   concurrency?: string;
   layer?: boolean;
@@ -118,6 +122,10 @@ function buildOptionsFrom(flags: BuildFlags, only?: (key: string) => boolean): B
     layersSize: flags.layersSize,
     profile: flags.profile,
     profileRuns: flags.runs === undefined ? undefined : Number(flags.runs),
+    advise: flags.advise,
+    adviseMemory: flags.memory,
+    adviseRuns: flags.advise && flags.runs !== undefined ? Number(flags.runs) : undefined,
+    adviseTimeout: flags.timeout === undefined ? undefined : Number(flags.timeout),
     layer: flags.layer,
     withLayers: flags.withLayer,
   };
@@ -129,9 +137,16 @@ function buildOptionsFrom(flags: BuildFlags, only?: (key: string) => boolean): B
     constraints: 'constraint',
     budgetPackages: 'budgetPackage',
     profileRuns: 'runs',
+    adviseMemory: 'memory',
+    adviseRuns: 'runs',
+    adviseTimeout: 'timeout',
     withLayers: 'withLayer',
   };
   return Object.fromEntries(Object.entries(all).filter(([key]) => only(flagOf[key as keyof BuildOptions] ?? key))) as BuildOptions;
+}
+
+function markdownWithAdvice(report: Awaited<ReturnType<typeof build>>, compare?: Parameters<typeof renderMarkdown>[1]): string {
+  return report.advice ? `${renderMarkdown(report, compare)}\n\n${renderAdviceMarkdown(report.advice)}\n` : renderMarkdown(report, compare);
 }
 
 function checkFormat(flags: BuildFlags, io: Io): boolean {
@@ -192,16 +207,20 @@ async function runSingle(dir: string, flags: BuildFlags, io: Io): Promise<number
     if (flags.json) await writeFileAtomic(path.resolve(flags.json), json);
     if (!flags.quiet) {
       if (format === 'json') io.out(json);
-      else if (format === 'markdown') io.out(renderMarkdown(report, compare));
-      else io.out(`${renderBuildTable(report)}${compare ? `\n\n${renderDiffTable(compare)}` : ''}\n`);
+      else if (format === 'markdown') io.out(markdownWithAdvice(report, compare));
+      else {
+        const advice = report.advice ? `\n\n${renderAdvice(report.advice, { chart: io.stdoutIsTTY })}` : '';
+        io.out(`${renderBuildTable(report)}${compare ? `\n\n${renderDiffTable(compare)}` : ''}${advice}\n`);
+      }
     }
     // In GitHub Actions, the summary lands on the run's page.
-    if (io.env.GITHUB_STEP_SUMMARY) await fs.appendFile(io.env.GITHUB_STEP_SUMMARY, `${renderMarkdown(report, compare)}\n`);
+    if (io.env.GITHUB_STEP_SUMMARY) await fs.appendFile(io.env.GITHUB_STEP_SUMMARY, `${markdownWithAdvice(report, compare)}\n`);
     if (flags.annotations) for (const line of annotations(report)) io.out(`${line}\n`);
     if (report.warnings.length > 0) io.err(`${renderWarnings(report)}\n`);
     const overBudget = budgetFailureLines(report);
     if (overBudget.length > 0) io.err(`${overBudget.join('\n')}\n`);
-    return exitCodeFor({ withinBudget: report.budgets.ok, warnings: report.warnings.length, strict: flags.strict });
+    // Advice counts toward --strict like a warning, never otherwise.
+    return exitCodeFor({ withinBudget: report.budgets.ok, warnings: report.warnings.length + (report.advice?.findings.length ?? 0), strict: flags.strict });
   } catch (error) {
     progress?.stop();
     io.err(`${renderError(error, Boolean(flags.debug))}\n`);
@@ -296,7 +315,10 @@ export function registerBuild(program: Command, io: Io, setExitCode: SetExitCode
     .option('--verify-skip <modules...>', 'modules the import check leaves out')
     .option('--bytecode <mode>', 'none, compile (unchecked-hash .pyc) or only (sourceless); default compile when an interpreter for the runtime is available')
     .option('--profile', 'measure what the handler import costs at init, per package')
-    .option('--runs <n>', 'fresh interpreters the profile imports in (default 5)')
+    .option('--runs <n>', 'fresh interpreters the profile imports in (default 5), and per memory setting for --advise (default 3)')
+    .option('--advise', 'cold-start advice: init per Lambda memory setting under its CPU share, the slowest lines of the function\'s own init, checks on its code (see pyslim doctor)')
+    .option('--memory <mb...>', 'memory settings --advise measures, e.g. 128,512,1769 (default 128,256,512,1024,1769,3008)')
+    .option('--timeout <seconds>', 'stop an import of the handler that takes longer at full CPU (--advise; default 60)')
     .option('--python <path>', 'host Python that runs pip for the local installer')
     .option('--container-cli <cmd>', 'container engine: docker, podman, or a path (default: $PYSLIM_CONTAINER_CLI, else docker, then podman)')
     .option('--image <ref>', 'image for the container installer (default: public.ecr.aws/lambda/python:<version>-<arch>)')
@@ -316,7 +338,7 @@ export function registerBuild(program: Command, io: Io, setExitCode: SetExitCode
     .option('--remote-cache-read-only', 'download from the remote cache, never upload (for pull requests)')
     .option('--remote-cache-timeout <seconds>', 'give the remote cache up for the build when a request takes longer (default 30)')
     .option('--groups <names...>', 'optional-dependency extras or dependency groups to include (dev groups only when named)')
-    .option('--strict', `exit ${EXIT_CODES.warnings} when the build has warnings`)
+    .option('--strict', `exit ${EXIT_CODES.warnings} when the build has warnings (or --advise findings)`)
     .option('-q, --quiet', 'print only warnings and errors')
     .option('--debug', "show pip's output and stack traces on failure")
     .action(async (targets: string[], flags: BuildFlags, command: Command) =>
